@@ -1,0 +1,87 @@
+//! Typed presets for the protocol fields of a suite file: each is one word in TOML, and its
+//! constants live here, once.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dataset {
+    Kinetics400,
+    Ssv2,
+    Charades,
+    Ava,
+}
+
+impl Dataset {
+    /// What is measured on this dataset: single-label top-k, multi-label mAP, or box-level detection mAP.
+    pub fn task(self) -> Task {
+        match self {
+            Dataset::Kinetics400 | Dataset::Ssv2 => Task::Classification,
+            Dataset::Charades => Task::MultiLabel,
+            Dataset::Ava => Task::Detection,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    Classification,
+    MultiLabel,
+    Detection,
+}
+
+/// Channel order the model was trained on. SSv2 and Charades models take BGR (PySlowFast `rgb2bgr`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelOrder {
+    Rgb,
+    Bgr,
+}
+
+/// Per-channel normalization, applied to pixels already divided by 255.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Normalization {
+    /// PySlowFast's DATA.MEAN = [0.45]*3, DATA.STD = [0.225]*3, used by every zoo entry.
+    Kinetics,
+}
+
+impl Normalization {
+    pub fn mean(self) -> [f32; 3] {
+        match self {
+            Normalization::Kinetics => [0.45; 3],
+        }
+    }
+    pub fn std(self) -> [f32; 3] {
+        match self {
+            Normalization::Kinetics => [0.225; 3],
+        }
+    }
+}
+
+/// The head's eval-time activation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    Softmax,
+    Sigmoid,
+}
+
+/// How per-view scores become one video score (PySlowFast TestMeter, DATA.ENSEMBLE_METHOD).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregation {
+    Sum,
+    Max,
+}
+
+/// Which clips of a video are views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sampler {
+    /// PyTorchVideo `ConstantClipsPerVideoSampler`: clip k of n starts at k·max(d − c, 0)/max(n − 1, 1) s.
+    ConstantClipsPerVideo,
+    /// AVA: one clip centred on each annotated keyframe (1 Hz), frames 902–1798 at 30 fps.
+    AvaKeyframe,
+}

@@ -1,0 +1,66 @@
+//! The suite file exactly as written: serde structs with `deny_unknown_fields`. Validation into a
+//! [`crate::Plan`] happens in `plan.rs`.
+
+use crate::arch::Arch;
+use crate::presets::*;
+use crate::reference::Precision;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSuite {
+    pub suite: RawHeader,
+    #[serde(default)]
+    pub protocol: RawProtocol,
+    #[serde(rename = "entry", default)]
+    pub entries: Vec<RawEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHeader {
+    pub name: String,
+    pub title: String,
+    pub dataset: Dataset,
+    /// File name in `reference-results/`.
+    pub reference: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// Protocol fields; `[protocol]` gives suite defaults and each entry's `protocol = { .. }` overrides them.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProtocol {
+    pub frames: Option<u32>,
+    pub sample_rate: Option<u32>,
+    pub alpha: Option<u32>,
+    pub short_side: Option<u32>,
+    pub crop: Option<u32>,
+    pub spatial_crops: Option<u32>,
+    pub temporal_clips: Option<u32>,
+    pub target_fps: Option<u32>,
+    pub num_classes: Option<u32>,
+    pub channels: Option<ChannelOrder>,
+    pub normalization: Option<Normalization>,
+    pub head_activation: Option<Activation>,
+    pub aggregation: Option<Aggregation>,
+    pub sampler: Option<Sampler>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEntry {
+    pub name: String,
+    pub model: Arch,
+    /// Checkpoint file name; must be the file of the reference row's URL.
+    pub checkpoint: String,
+    /// Row id in the suite's reference table.
+    pub reference: String,
+    #[serde(default)]
+    pub precision: Option<Precision>,
+    #[serde(default)]
+    pub notes: Option<String>,
+    #[serde(default)]
+    pub protocol: RawProtocol,
+}
