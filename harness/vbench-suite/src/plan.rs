@@ -6,11 +6,11 @@ use crate::error::{Result, SuiteError};
 use crate::presets::*;
 use crate::raw::{RawEntry, RawProtocol, RawSuite};
 use crate::reference::{Precision, ReferenceRow};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// One view's input and the whole test protocol of an entry.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Protocol {
     /// T of "T×τ"; for SlowFast, the slow pathway's frame count.
     pub frames: u32,

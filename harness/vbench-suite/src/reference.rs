@@ -6,7 +6,7 @@ use std::path::Path;
 
 /// A number as the table prints it: the value and how many decimals were printed, so that
 /// "reproduces the published value" can be judged at the table's own precision.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Printed {
     pub value: f64,
     pub decimals: u8,

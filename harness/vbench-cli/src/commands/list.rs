@@ -1,0 +1,87 @@
+use anyhow::{bail, Result};
+use std::process::ExitCode;
+use vbench_suite::{all_suites, load_suite, Entry, Printed};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A built-in suite (k400, ssv2, charades, ava, mobile) or a path to a suite .toml; all if omitted.
+    #[arg(long)]
+    suite: Option<String>,
+    /// table, csv or json.
+    #[arg(long, default_value = "table")]
+    format: String,
+}
+
+fn p(x: Option<Printed>) -> String {
+    x.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn row(e: &Entry) -> Vec<String> {
+    let pr = &e.protocol;
+    vec![
+        e.id.clone(),
+        e.arch.to_string(),
+        pr.frames.to_string(),
+        pr.sample_rate.to_string(),
+        pr.alpha.map(|a| a.to_string()).unwrap_or_default(),
+        pr.short_side.to_string(),
+        pr.crop.to_string(),
+        pr.spatial_crops.to_string(),
+        pr.temporal_clips.to_string(),
+        format!("{:?}", pr.aggregation).to_lowercase(),
+        format!("{:?}", pr.channels).to_lowercase(),
+        pr.num_classes.to_string(),
+        p(e.reference.top1),
+        p(e.reference.top5),
+        p(e.reference.map),
+        p(e.reference.gflops),
+        p(e.reference.params_m),
+        e.checkpoint.url.clone(),
+    ]
+}
+
+const HEADER: [&str; 18] = [
+    "id", "arch", "frames", "sample_rate", "alpha", "short_side", "crop", "spatial_crops", "temporal_clips",
+    "aggregation", "channels", "classes", "top1", "top5", "map", "gflops", "params_m", "checkpoint_url",
+];
+
+pub fn exec(args: Args) -> Result<ExitCode> {
+    let plans = match &args.suite {
+        Some(s) => vec![load_suite(s)?],
+        None => all_suites()?,
+    };
+    let entries: Vec<&Entry> = plans.iter().flat_map(|p| &p.entries).collect();
+    match args.format.as_str() {
+        "csv" => {
+            let mut w = csv::Writer::from_writer(std::io::stdout());
+            w.write_record(HEADER)?;
+            for e in entries {
+                w.write_record(row(e))?;
+            }
+            w.flush()?;
+        }
+        "json" => println!("{}", serde_json::to_string_pretty(&entries)?),
+        "table" => {
+            let rows: Vec<Vec<String>> = entries.iter().map(|e| row(e)).collect();
+            // Everything but the URL, aligned.
+            let cols = HEADER.len() - 1;
+            let width: Vec<usize> = (0..cols)
+                .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0).max(HEADER[i].len()))
+                .collect();
+            let line = |cells: Vec<&str>| {
+                cells
+                    .iter()
+                    .zip(&width)
+                    .map(|(c, w)| format!("{c:<w$}"))
+                    .collect::<Vec<_>>()
+                    .join("  ")
+            };
+            println!("{}", line(HEADER[..cols].to_vec()));
+            for r in &rows {
+                println!("{}", line(r[..cols].iter().map(String::as_str).collect()));
+            }
+        }
+        other => bail!("unknown --format `{other}`; use table, csv or json"),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,8 @@
+//! Evaluation: the runner (views → model → aggregation → metrics), latency and telemetry.
+//! Produces `vbench_report` schema values; never formats them.
+
+pub mod latency;
+pub mod load;
+pub mod provenance;
+pub mod runner;
+pub mod stats;

@@ -1,0 +1,118 @@
+//! Measures one suite entry: params, FLOPs, latency and accuracy, each as a [`Measure`] so that what
+//! is not built or not requested says so instead of showing a number.
+
+use crate::latency::{self, LatencyOptions};
+use tch::{nn::VarStore, Device, Kind, Tensor};
+use vbench_models::{ModelInput, VideoModel};
+use vbench_report::{EntryResult, Measure, ParamsResult, Published};
+use vbench_suite::{Entry, Protocol};
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub device: Device,
+    /// `None`: no latency measurement.
+    pub latency: Option<LatencyOptions>,
+    pub data_root: Option<std::path::PathBuf>,
+    pub weights_dir: Option<std::path::PathBuf>,
+}
+
+/// One view's model input (random pixels; latency and shapes do not depend on values).
+pub fn dummy_input(p: &Protocol, batch: i64, device: Device) -> ModelInput {
+    let (t, s) = (p.frames as i64, p.crop as i64);
+    let opts = (Kind::Float, device);
+    match p.alpha {
+        Some(a) => ModelInput::SlowFast {
+            slow: Tensor::randn([batch, 3, t, s, s], opts),
+            fast: Tensor::randn([batch, 3, t * a as i64, s, s], opts),
+        },
+        None => ModelInput::Single(Tensor::randn([batch, 3, t, s, s], opts)),
+    }
+}
+
+fn published(e: &Entry) -> Published {
+    let r = &e.reference;
+    Published {
+        top1: r.top1,
+        top5: r.top5,
+        map: r.map,
+        gflops: r.gflops,
+        params_m: r.params_m,
+        views: r.spatial_views.zip(r.temporal_views),
+        latency_ms: r.latency_ms,
+        latency_device: r.latency_device.clone(),
+    }
+}
+
+/// A freshly built model with PyTorchVideo-style random init, on `device`.
+pub fn build_model(e: &Entry, device: Device) -> Result<(VarStore, Box<dyn VideoModel>), String> {
+    let vs = VarStore::new(device);
+    let model = vbench_models::build(
+        e.arch,
+        e.protocol.num_classes as i64,
+        e.protocol.head_activation,
+        &vs.root(),
+    )
+    .map_err(|err| err.to_string())?;
+    Ok((vs, model))
+}
+
+pub fn params_result(e: &Entry, vs: &VarStore) -> ParamsResult {
+    let count = vbench_models::param_count(vs);
+    let millions = count as f64 / 1e6;
+    ParamsResult {
+        count,
+        millions,
+        matches_published: e.reference.params_m.map(|p| p.matches(millions)),
+        note: None,
+    }
+}
+
+/// Everything measurable without a dataset; accuracy is filled by the evaluation loop when data is given.
+pub fn measure_entry(e: &Entry, opts: &RunOptions) -> EntryResult {
+    let mut result = EntryResult {
+        id: e.id.clone(),
+        name: e.name.clone(),
+        arch: e.arch.to_string(),
+        protocol: e.protocol.clone(),
+        checkpoint_url: e.checkpoint.url.clone(),
+        published: published(e),
+        notes: e.notes.clone(),
+        params: Measure::NotImplemented { reason: String::new() },
+        flops: Measure::NotImplemented {
+            reason: "FLOPs counting is not built yet (issue 5)".into(),
+        },
+        accuracy: Measure::Skipped {
+            reason: "accuracy needs the dataset and the official weights: \
+                     `vbench fetch --suite <suite>` then `vbench run --suite <suite> --data-root <dir>`"
+                .into(),
+        },
+        latency: Vec::new(),
+    };
+    if opts.data_root.is_some() {
+        result.accuracy = Measure::NotImplemented {
+            reason: "the dataset evaluation loop is not built yet (issue 7)".into(),
+        };
+    }
+    let (vs, model) = match build_model(e, opts.device) {
+        Ok(m) => m,
+        Err(reason) => {
+            result.params = Measure::NotImplemented { reason: reason.clone() };
+            if opts.latency.is_some() {
+                result.latency.push(Measure::NotImplemented { reason });
+            }
+            return result;
+        }
+    };
+    result.params = Measure::Measured {
+        value: params_result(e, &vs),
+    };
+    if let Some(lat) = &opts.latency {
+        let input = dummy_input(&e.protocol, lat.batch, opts.device);
+        let m = latency::measure(|| model.forward(&input).map(drop), lat);
+        result.latency.push(match m {
+            Ok(value) => Measure::Measured { value },
+            Err(err) => Measure::Failed { error: err.to_string() },
+        });
+    }
+    result
+}

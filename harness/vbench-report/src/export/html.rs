@@ -1,0 +1,36 @@
+use super::Exporter;
+use crate::error::{ReportError, Result};
+use crate::schema::Results;
+use crate::view::ReportView;
+
+/// The templates live in the repository's `reports/` and are embedded so the binary is self-contained.
+const TEMPLATE: &str = include_str!("../../../../reports/report.html.tera");
+const STYLE: &str = include_str!("../../../../reports/style.css");
+
+/// A self-contained page (inline CSS, no network) rendered by tera from [`ReportView`].
+pub struct HtmlExporter;
+
+impl Exporter for HtmlExporter {
+    fn name(&self) -> &'static str {
+        "html"
+    }
+    fn render(&self, results: &Results) -> Result<String> {
+        let terr = |e: tera::Error| {
+            let mut msg = e.to_string();
+            let mut src = std::error::Error::source(&e);
+            while let Some(s) = src {
+                msg += &format!(": {s}");
+                src = s.source();
+            }
+            ReportError::Template {
+                template: "report.html.tera".into(),
+                message: msg,
+            }
+        };
+        let mut tera = tera::Tera::default();
+        tera.add_raw_template("report.html", TEMPLATE).map_err(terr)?;
+        let mut ctx = tera::Context::from_serialize(ReportView::new(results)).map_err(terr)?;
+        ctx.insert("style", STYLE);
+        tera.render("report.html", &ctx).map_err(terr)
+    }
+}

@@ -1,0 +1,31 @@
+//! Exporters: one format per file, all behind [`Exporter`]. They read a [`Results`] and never measure.
+
+mod csv;
+mod html;
+mod json;
+mod markdown;
+
+pub use self::csv::CsvExporter;
+pub use html::HtmlExporter;
+pub use json::JsonExporter;
+pub use markdown::MarkdownExporter;
+
+use crate::error::Result;
+use crate::schema::Results;
+
+pub trait Exporter {
+    /// Format name as the CLI spells it (`--format`).
+    fn name(&self) -> &'static str;
+    fn render(&self, results: &Results) -> Result<String>;
+}
+
+/// The exporter for a `--format` value.
+pub fn exporter(format: &str) -> Option<Box<dyn Exporter>> {
+    match format {
+        "json" => Some(Box::new(JsonExporter)),
+        "csv" => Some(Box::new(CsvExporter)),
+        "markdown" | "md" | "table" => Some(Box::new(MarkdownExporter)),
+        "html" => Some(Box::new(HtmlExporter)),
+        _ => None,
+    }
+}

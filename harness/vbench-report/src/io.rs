@@ -1,0 +1,74 @@
+//! Atomic writes (temp file in the same directory + rename) and results.json reading.
+
+use crate::error::{ReportError, Result};
+use crate::schema::{Results, SCHEMA_VERSION};
+use std::io::Write;
+use std::path::Path;
+
+/// Writes `bytes` to `path` so that a reader sees either the old file or the new one, never a torn one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let err = |source| ReportError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let mut f = std::fs::File::create(&tmp).map_err(err)?;
+    f.write_all(bytes).map_err(err)?;
+    f.sync_all().map_err(err)?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(e)
+    })
+}
+
+pub fn save_results(path: &Path, results: &Results) -> Result<()> {
+    let json = serde_json::to_vec_pretty(results).map_err(|e| ReportError::Other(e.to_string()))?;
+    write_atomic(path, &json)
+}
+
+pub fn load_results(path: &Path) -> Result<Results> {
+    let text = std::fs::read_to_string(path).map_err(|source| ReportError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| ReportError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let found = v.get("schema_version").and_then(|x| x.as_u64()).unwrap_or(0) as u32;
+    if found != SCHEMA_VERSION {
+        return Err(ReportError::SchemaVersion {
+            path: path.to_path_buf(),
+            found,
+            expected: SCHEMA_VERSION,
+        });
+    }
+    serde_json::from_value(v).map_err(|e| ReportError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.json");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn unwritable_dir_names_the_path() {
+        let err = write_atomic(Path::new("/proc/vbench-no/r.json"), b"x").unwrap_err();
+        assert!(err.to_string().contains("/proc/vbench-no/r.json"));
+    }
+}

@@ -1,0 +1,214 @@
+//! The `results.json` schema: serde types, versioned. Measurement code fills them; exporters only
+//! read them. Bump [`SCHEMA_VERSION`] on any incompatible change.
+
+use serde::{Deserialize, Serialize};
+use vbench_suite::{Printed, Protocol};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Results {
+    pub schema_version: u32,
+    pub suite: SuiteSummary,
+    pub provenance: Provenance,
+    pub entries: Vec<EntryResult>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SuiteSummary {
+    pub name: String,
+    pub title: String,
+    pub dataset: String,
+    pub task: String,
+    pub source: String,
+    pub description: Option<String>,
+}
+
+/// Where and how a run happened, so a number can be traced and re-run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Provenance {
+    pub vbench_version: String,
+    pub git_sha: Option<String>,
+    pub command: Vec<String>,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub host: Host,
+    pub gpu: GpuProvenance,
+    pub libtorch_version: Option<String>,
+    pub ffmpeg_version: Option<String>,
+    /// Intra-op threads libtorch used.
+    pub threads: i64,
+    /// OMP_NUM_THREADS / MKL_NUM_THREADS as set in the environment, if at all.
+    pub omp_env: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Host {
+    pub hostname: Option<String>,
+    pub cpu_model: String,
+    pub logical_cores: usize,
+    pub physical_cores: Option<usize>,
+    pub memory_bytes: u64,
+    pub os: String,
+    pub kernel: Option<String>,
+}
+
+/// NVML's view of the GPUs, or why there is none.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum GpuProvenance {
+    Available {
+        driver_version: String,
+        cuda_driver_version: Option<String>,
+        devices: Vec<GpuDevice>,
+    },
+    Unavailable {
+        reason: String,
+    },
+}
+
+impl Default for GpuProvenance {
+    fn default() -> Self {
+        GpuProvenance::Unavailable {
+            reason: "not probed".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GpuDevice {
+    pub index: u32,
+    pub name: String,
+    pub memory_total_bytes: u64,
+    pub uuid: Option<String>,
+}
+
+/// A measurement that may not exist. A value is only ever shown where one was measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Measure<T> {
+    Measured { value: T },
+    /// The capability is not built yet; the report says so instead of showing a number.
+    NotImplemented { reason: String },
+    /// The capability exists but this run did not measure it (no data, no weights, disabled).
+    Skipped { reason: String },
+    Failed { error: String },
+}
+
+impl<T> Measure<T> {
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Measure::Measured { value } => Some(value),
+            _ => None,
+        }
+    }
+    pub fn status(&self) -> &'static str {
+        match self {
+            Measure::Measured { .. } => "measured",
+            Measure::NotImplemented { .. } => "not_implemented",
+            Measure::Skipped { .. } => "skipped",
+            Measure::Failed { .. } => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EntryResult {
+    pub id: String,
+    pub name: String,
+    pub arch: String,
+    pub protocol: Protocol,
+    pub checkpoint_url: String,
+    pub published: Published,
+    pub notes: Option<String>,
+    pub params: Measure<ParamsResult>,
+    pub flops: Measure<FlopsResult>,
+    pub accuracy: Measure<AccuracyResult>,
+    pub latency: Vec<Measure<LatencyResult>>,
+}
+
+/// The reference row's numbers, as printed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Published {
+    pub top1: Option<Printed>,
+    pub top5: Option<Printed>,
+    pub map: Option<Printed>,
+    pub gflops: Option<Printed>,
+    pub params_m: Option<Printed>,
+    pub views: Option<(u32, u32)>,
+    pub latency_ms: Option<Printed>,
+    pub latency_device: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ParamsResult {
+    pub count: i64,
+    pub millions: f64,
+    /// Whether the count prints as the published M at its precision.
+    pub matches_published: Option<bool>,
+    /// Why it differs, where the cause is known.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FlopsResult {
+    /// GFLOPs for one view under each counting convention.
+    pub conventions: Vec<ConventionFlops>,
+    /// The convention whose value prints as the published one, if any.
+    pub reproduced_by: Option<String>,
+    pub note: Option<String>,
+    pub breakdown: Vec<LayerFlops>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConventionFlops {
+    pub convention: String,
+    pub flops: u64,
+    pub gflops: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LayerFlops {
+    pub path: String,
+    pub op: String,
+    pub input_shape: Vec<i64>,
+    pub output_shape: Vec<i64>,
+    pub flops: u64,
+    pub params: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccuracyResult {
+    pub videos: u64,
+    pub failed_videos: u64,
+    pub top1: Option<f64>,
+    pub top5: Option<f64>,
+    pub clip_top1: Option<f64>,
+    pub clip_top5: Option<f64>,
+    pub top1_ci95: Option<(f64, f64)>,
+    pub map: Option<f64>,
+    pub predictions: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LatencyResult {
+    pub device: String,
+    pub threads: i64,
+    pub batch: i64,
+    pub precision: String,
+    pub warmup: u32,
+    /// Every kept sample, milliseconds per batch.
+    pub samples_ms: Vec<f64>,
+    pub discarded_samples: u32,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub mean_ms: f64,
+    pub mean_ci95_ms: (f64, f64),
+    pub cv: f64,
+    pub clips_per_s: f64,
+    /// Busy fraction of the machine from other processes during the measurement (0..1, /proc/stat).
+    pub foreign_load: Option<f64>,
+    pub loadavg_1m: Option<f64>,
+    pub telemetry: Option<serde_json::Value>,
+}
