@@ -1,0 +1,28 @@
+//! PyTorchVideo 0.1.5's CNN model zoo in tch, logit-identical in eval mode.
+//!
+//! One family per file, each builder named after PyTorchVideo's `create_*`; `nn::Path` segments
+//! are PyTorchVideo's state-dict keys word for word, so official `.pyth` checkpoints load strictly
+//! (`checkpoint`). Every leaf op goes through `layers`, which reports shapes to `flops`.
+
+mod blocks;
+pub mod checkpoint;
+pub mod csn;
+mod error;
+pub mod flops;
+mod head;
+mod layers;
+mod net;
+pub mod r2plus1d;
+mod registry;
+pub mod resnet;
+pub mod slowfast;
+mod stem;
+pub mod x3d;
+
+pub use error::{ModelError, Result};
+pub use registry::{
+    build, param_count, zoo_config, ModelConfig, ModelInput, ModelOutput, VideoModel,
+};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,272 @@
+//! The public entry points: `Arch` → PyTorchVideo builder configuration → a `VideoModel`.
+
+use tch::{nn, Tensor};
+use vbench_suite::{Activation, Arch};
+
+use crate::csn::{self, CsnConfig};
+use crate::error::{ModelError, Result};
+use crate::net::Net;
+use crate::r2plus1d::{self, R2plus1dConfig};
+use crate::resnet::{self, ResNetConfig};
+use crate::slowfast::{self, SlowFastConfig, SlowFastNet};
+use crate::x3d::{self, X3dConfig};
+
+/// One clip, `[B, 3, T, H, W]`, normalised float pixels. SlowFast takes both pathways, the slow
+/// one being the fast one subsampled by α in time.
+#[derive(Debug)]
+pub enum ModelInput {
+    Single(Tensor),
+    SlowFast { slow: Tensor, fast: Tensor },
+}
+
+/// Both `[B, classes]`. With more positions than the head pool covers (a crop larger than the
+/// training crop), `scores` is the mean of per-position post-activation scores and
+/// `pre_activation` the mean of per-position logits.
+#[derive(Debug)]
+pub struct ModelOutput {
+    pub scores: Tensor,
+    pub pre_activation: Tensor,
+}
+
+/// An eval-mode model: BN running statistics, no dropout, head activation applied. Forward runs
+/// under `tch::no_grad` on the device and dtype of the model's variables (inputs are moved there).
+pub trait VideoModel: Send {
+    fn arch(&self) -> Arch;
+    fn forward(&self, input: &ModelInput) -> Result<ModelOutput, ModelError>;
+}
+
+/// The PyTorchVideo builder and its arguments for one architecture. Public so callers can change
+/// what the zoo fixes (the head pools, for small test inputs) before building.
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // built once per model
+pub enum ModelConfig {
+    ResNet(ResNetConfig),
+    Csn(CsnConfig),
+    R2plus1d(R2plus1dConfig),
+    X3d(X3dConfig),
+    SlowFast(SlowFastConfig),
+}
+
+/// The zoo entry's configuration with the requested head, as PySlowFast's `PTV*` wrappers set it.
+pub fn zoo_config(arch: Arch, num_classes: i64, activation: Activation) -> Result<ModelConfig> {
+    let (n, a) = (num_classes, activation);
+    if n < 1 {
+        return Err(ModelError::BadConfig {
+            builder: "zoo_config",
+            reason: format!("{arch}: num_classes {n} must be positive"),
+        });
+    }
+    Ok(match arch {
+        Arch::C2dR50 => ModelConfig::ResNet(resnet::c2d_r50(n, a)),
+        Arch::I3dR50 => ModelConfig::ResNet(resnet::i3d_r50(n, a)),
+        Arch::SlowR50 => ModelConfig::ResNet(resnet::slow_r50(n, a)),
+        Arch::SlowR50_4x16 => ModelConfig::ResNet(resnet::slow_r50_4x16(n, a)),
+        Arch::SlowfastR50 => ModelConfig::SlowFast(slowfast::slowfast_r50(n, a)),
+        Arch::SlowfastR50_4x16 => ModelConfig::SlowFast(slowfast::slowfast_r50_4x16(n, a)),
+        Arch::SlowfastR101 => ModelConfig::SlowFast(slowfast::slowfast_r101(n, a)),
+        Arch::Slowfast16x8R101_50_50 => {
+            ModelConfig::SlowFast(slowfast::slowfast_16x8_r101_50_50(n, a))
+        }
+        Arch::CsnR101 => ModelConfig::Csn(csn::csn_r101(n, a)),
+        Arch::R2plus1dR50 => ModelConfig::R2plus1d(r2plus1d::r2plus1d_r50(n, a)),
+        Arch::X3dXs => ModelConfig::X3d(x3d::x3d_xs(n, a)),
+        Arch::X3dS => ModelConfig::X3d(x3d::x3d_s(n, a)),
+        Arch::X3dM => ModelConfig::X3d(x3d::x3d_m(n, a)),
+        Arch::X3dL => ModelConfig::X3d(x3d::x3d_l(n, a)),
+        Arch::MvitBase16x4
+        | Arch::MvitBase32x3
+        | Arch::SlowR50Detection
+        | Arch::SlowfastR50Detection
+        | Arch::EfficientX3dXs
+        | Arch::EfficientX3dS => return Err(ModelError::NotImplemented { arch }),
+    })
+}
+
+impl ModelConfig {
+    /// Head pool kernel(s): one for single-pathway models, `[slow, fast]` for SlowFast.
+    pub fn head_pool_kernel_sizes(&self) -> Result<Vec<[i64; 3]>> {
+        Ok(match self {
+            ModelConfig::ResNet(c) => vec![c.head_pool_kernel_size],
+            ModelConfig::Csn(c) => vec![c.head_pool_kernel_size],
+            ModelConfig::R2plus1d(c) => vec![c.head_pool_kernel_size],
+            ModelConfig::X3d(c) => vec![match c.head_pool_kernel_size {
+                Some(k) => k,
+                None => x3d::derived_head_pool(c)?,
+            }],
+            ModelConfig::SlowFast(c) => c.head_pool_kernel_sizes.to_vec(),
+        })
+    }
+
+    /// Replaces the head pool kernel(s); the count must match `head_pool_kernel_sizes()`.
+    pub fn set_head_pool_kernel_sizes(&mut self, kernels: &[[i64; 3]]) -> Result<()> {
+        let bad = |want: usize| ModelError::BadConfig {
+            builder: "set_head_pool_kernel_sizes",
+            reason: format!("{} kernel(s) given, {want} expected", kernels.len()),
+        };
+        if kernels.iter().flatten().any(|&k| k < 1) {
+            return Err(ModelError::BadConfig {
+                builder: "set_head_pool_kernel_sizes",
+                reason: format!("kernel sizes must be positive: {kernels:?}"),
+            });
+        }
+        match (self, kernels) {
+            (ModelConfig::ResNet(c), [k]) => c.head_pool_kernel_size = *k,
+            (ModelConfig::Csn(c), [k]) => c.head_pool_kernel_size = *k,
+            (ModelConfig::R2plus1d(c), [k]) => c.head_pool_kernel_size = *k,
+            (ModelConfig::X3d(c), [k]) => c.head_pool_kernel_size = Some(*k),
+            (ModelConfig::SlowFast(c), [s, f]) => c.head_pool_kernel_sizes = [*s, *f],
+            (ModelConfig::SlowFast(_), _) => return Err(bad(2)),
+            (_, _) => return Err(bad(1)),
+        }
+        Ok(())
+    }
+
+    /// Registers the variables under `vs` (state-dict keys) and returns the model.
+    pub fn build(&self, arch: Arch, vs: &nn::Path) -> Result<Box<dyn VideoModel>> {
+        Ok(match self {
+            ModelConfig::ResNet(c) => single(arch, resnet::create_resnet(vs, c)?),
+            ModelConfig::Csn(c) => single(arch, csn::create_csn(vs, c)?),
+            ModelConfig::R2plus1d(c) => single(arch, r2plus1d::create_r2plus1d(vs, c)?),
+            ModelConfig::X3d(c) => single(arch, x3d::create_x3d(vs, c)?),
+            ModelConfig::SlowFast(c) => Box::new(SlowFastModel {
+                arch,
+                net: slowfast::create_slowfast(vs, c)?,
+            }),
+        })
+    }
+}
+
+fn single(arch: Arch, net: Net) -> Box<dyn VideoModel> {
+    Box::new(SinglePathwayModel { arch, net })
+}
+
+/// Builds a zoo entry with the requested head under `vs` (pass `vs.root()` so the keys are the
+/// checkpoint's).
+pub fn build(
+    arch: Arch,
+    num_classes: i64,
+    activation: Activation,
+    vs: &nn::Path,
+) -> Result<Box<dyn VideoModel>> {
+    zoo_config(arch, num_classes, activation)?.build(arch, vs)
+}
+
+/// What `sum(p.numel() for p in model.parameters())` gives: trainable variables only, so BN
+/// running statistics and `num_batches_tracked` are left out.
+pub fn param_count(vs: &nn::VarStore) -> i64 {
+    vs.trainable_variables()
+        .iter()
+        .map(|t| t.numel() as i64)
+        .sum()
+}
+
+struct SinglePathwayModel {
+    arch: Arch,
+    net: Net,
+}
+
+impl VideoModel for SinglePathwayModel {
+    fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    fn forward(&self, input: &ModelInput) -> Result<ModelOutput> {
+        let ModelInput::Single(x) = input else {
+            return Err(bad_input(
+                self.arch,
+                "expects a single clip, got two pathways",
+            ));
+        };
+        tch::no_grad(|| {
+            let x = prepare(self.arch, "clip", x, self.net.first_weight())?;
+            let out = self.net.forward(&x)?;
+            Ok(ModelOutput {
+                scores: out.scores,
+                pre_activation: out.pre_activation,
+            })
+        })
+    }
+}
+
+struct SlowFastModel {
+    arch: Arch,
+    net: SlowFastNet,
+}
+
+impl VideoModel for SlowFastModel {
+    fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    fn forward(&self, input: &ModelInput) -> Result<ModelOutput> {
+        let ModelInput::SlowFast { slow, fast } = input else {
+            return Err(bad_input(
+                self.arch,
+                "expects slow and fast pathways, got one clip",
+            ));
+        };
+        if slow.size().first() != fast.size().first() {
+            return Err(bad_input(
+                self.arch,
+                format!(
+                    "slow {:?} and fast {:?} batch sizes differ",
+                    slow.size(),
+                    fast.size()
+                ),
+            ));
+        }
+        tch::no_grad(|| {
+            let weight = self.net.first_weight();
+            let slow = prepare(self.arch, "slow pathway", slow, weight)?;
+            let fast = prepare(self.arch, "fast pathway", fast, weight)?;
+            let out = self.net.forward(&slow, &fast)?;
+            Ok(ModelOutput {
+                scores: out.scores,
+                pre_activation: out.pre_activation,
+            })
+        })
+    }
+}
+
+fn bad_input(arch: Arch, reason: impl Into<String>) -> ModelError {
+    ModelError::BadInput {
+        arch,
+        reason: reason.into(),
+    }
+}
+
+/// Checks rank, channels and dtype class, then moves the clip to the weights' device and dtype.
+fn prepare(arch: Arch, what: &str, x: &Tensor, weight: Option<&Tensor>) -> Result<Tensor> {
+    let size = x.size();
+    if size.len() != 5 {
+        return Err(bad_input(
+            arch,
+            format!("{what} must be [B, C, T, H, W], got {size:?}"),
+        ));
+    }
+    if !x.is_floating_point() {
+        return Err(bad_input(
+            arch,
+            format!("{what} must be normalised float pixels, got {:?}", x.kind()),
+        ));
+    }
+    let Some(w) = weight else {
+        return Ok(x.shallow_clone());
+    };
+    // Stem convs are never grouped, so the weight's second dimension is the input channel count.
+    let channels = w.size().get(1).copied().unwrap_or(0);
+    if size[1] != channels {
+        return Err(bad_input(
+            arch,
+            format!(
+                "{what} has {} channels, the model takes {channels}",
+                size[1]
+            ),
+        ));
+    }
+    x.f_to_device_(w.device(), w.kind(), false, false)
+        .map_err(|source| ModelError::Torch {
+            path: format!("{what} input"),
+            source,
+        })
+}
