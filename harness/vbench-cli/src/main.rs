@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "vbench", version, about = "Benchmark and reproducibility harness for PyTorchVideo's model zoo")]
+#[command(
+    name = "vbench",
+    version,
+    about = "Benchmark and reproducibility harness for PyTorchVideo's model zoo"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -18,8 +22,16 @@ enum Command {
     List(commands::list::Args),
     /// Run a suite: params, FLOPs, latency (and accuracy with --data-root); writes results.json + report.html.
     Run(commands::run::Args),
+    /// Download official checkpoints into the weights cache (resumable, sha256 recorded).
+    Fetch(commands::fetch::Args),
     /// Render a report (html, markdown, csv, json) from a results.json.
     Report(commands::report::Args),
+    /// Params and GFLOPs of one view under each counting convention, against the published table.
+    Stats(commands::stats::Args),
+    /// Per-entry differences between two runs (params, FLOPs, accuracy, latency p50 with B/A).
+    Compare(commands::compare::Args),
+    /// Judge a run against a baseline run or the published tables; exit 1 when a check fails.
+    Gate(commands::gate::Args),
 }
 
 /// Exit codes: 0 success, 1 a check failed (gates), 2 bad input or an error.
@@ -29,12 +41,26 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::List(args) => commands::list::exec(args),
         Command::Run(args) => commands::run::exec(args),
         Command::Report(args) => commands::report::exec(args),
+        Command::Stats(args) => commands::stats::exec(args),
+        Command::Compare(args) => commands::compare::exec(args),
+        Command::Gate(args) => commands::gate::exec(args),
+        Command::Fetch(args) => commands::fetch::exec(args),
     }
 }
 
 fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
+        // `vbench list | head`: a closed stdout is the reader's choice, not an error.
+        Err(err)
+            if err
+                .chain()
+                .filter_map(|e| e.downcast_ref::<std::io::Error>())
+                .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+                || err.chain().any(|e| e.to_string().contains("Broken pipe")) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(err) => {
             eprintln!("vbench: error: {err:#}");
             ExitCode::from(2)

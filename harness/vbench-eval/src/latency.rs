@@ -47,6 +47,11 @@ fn sync(device: tch::Device) {
 }
 
 /// Times `forward` (one batch) per `opts`. `forward` errors abort the measurement.
+///
+/// Samples taken while other processes used more than `max_foreign_load` of the machine are set
+/// aside. Measuring stops at `iters` clean samples (and `min_time`), or after 3·`iters` attempts, or
+/// at `max_time`. With fewer than half the requested clean samples, every sample is kept and the
+/// result is marked `under_foreign_load`, rather than looping on a machine that stays busy.
 pub fn measure<E>(
     mut forward: impl FnMut() -> Result<(), E>,
     opts: &LatencyOptions,
@@ -56,40 +61,52 @@ pub fn measure<E>(
         forward()?;
         sync(opts.device);
     }
-    let mut kept = Vec::new();
-    let mut discarded = 0u32;
-    let mut foreign_sum = 0.0;
-    let mut foreign_n = 0u32;
+    let iters = opts.iters.max(1) as usize;
+    let (mut clean, mut noisy) = (Vec::new(), Vec::new());
+    let mut foreign_seen = Vec::new();
     let started = Instant::now();
-    while (kept.len() < opts.iters as usize || started.elapsed() < opts.min_time)
-        && (started.elapsed() < opts.max_time || kept.is_empty())
-    {
+    loop {
+        let enough = clean.len() >= iters && started.elapsed() >= opts.min_time;
+        let attempts = clean.len() + noisy.len();
+        if enough || attempts >= 3 * iters || (attempts > 0 && started.elapsed() >= opts.max_time) {
+            break;
+        }
         let before = CpuSnapshot::now();
         let t0 = Instant::now();
         forward()?;
         sync(opts.device);
         let ms = t0.elapsed().as_secs_f64() * 1e3;
-        let foreign = before.zip(CpuSnapshot::now()).and_then(|(a, b)| b.foreign_since(&a));
-        if let Some(f) = foreign {
-            foreign_sum += f;
-            foreign_n += 1;
-        }
+        let foreign = before
+            .zip(CpuSnapshot::now())
+            .and_then(|(a, b)| b.foreign_since(&a));
+        foreign_seen.extend(foreign);
         if foreign.is_some_and(|f| f > opts.max_foreign_load) {
-            discarded += 1;
-            if discarded > 50 + 5 * opts.iters {
-                // The machine stays busy: keep what we have rather than loop forever.
-                kept.push(ms);
-                break;
-            }
-            continue;
+            noisy.push(ms);
+        } else {
+            clean.push(ms);
         }
-        kept.push(ms);
     }
-    Ok(summarize(kept, discarded, opts, (foreign_n > 0).then(|| foreign_sum / foreign_n as f64)))
+    let foreign = (!foreign_seen.is_empty()).then(|| stats::mean(&foreign_seen));
+    let mut result = if 2 * clean.len() >= iters {
+        let discarded = noisy.len() as u32;
+        summarize(clean, discarded, opts, foreign)
+    } else {
+        clean.extend(noisy);
+        let mut r = summarize(clean, 0, opts, foreign);
+        r.under_foreign_load = true;
+        r
+    };
+    result.foreign_load = foreign;
+    Ok(result)
 }
 
 /// Statistics of kept samples (ms per batch).
-pub fn summarize(samples_ms: Vec<f64>, discarded: u32, opts: &LatencyOptions, foreign: Option<f64>) -> LatencyResult {
+pub fn summarize(
+    samples_ms: Vec<f64>,
+    discarded: u32,
+    opts: &LatencyOptions,
+    foreign: Option<f64>,
+) -> LatencyResult {
     let mut sorted = samples_ms.clone();
     sorted.sort_by(f64::total_cmp);
     let mean = stats::mean(&sorted);
@@ -104,11 +121,20 @@ pub fn summarize(samples_ms: Vec<f64>, discarded: u32, opts: &LatencyOptions, fo
         p99_ms: stats::percentile(&sorted, 99.0),
         mean_ms: mean,
         mean_ci95_ms: stats::bootstrap_mean_ci95(&samples_ms),
-        cv: if mean > 0.0 { stats::std_dev(&sorted) / mean } else { 0.0 },
-        clips_per_s: if mean > 0.0 { opts.batch as f64 * 1e3 / mean } else { 0.0 },
+        cv: if mean > 0.0 {
+            stats::std_dev(&sorted) / mean
+        } else {
+            0.0
+        },
+        clips_per_s: if mean > 0.0 {
+            opts.batch as f64 * 1e3 / mean
+        } else {
+            0.0
+        },
         samples_ms,
         discarded_samples: discarded,
         foreign_load: foreign,
+        under_foreign_load: false,
         loadavg_1m: loadavg_1m(),
         telemetry: None,
     }

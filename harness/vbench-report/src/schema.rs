@@ -87,12 +87,20 @@ pub struct GpuDevice {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Measure<T> {
-    Measured { value: T },
+    Measured {
+        value: T,
+    },
     /// The capability is not built yet; the report says so instead of showing a number.
-    NotImplemented { reason: String },
+    NotImplemented {
+        reason: String,
+    },
     /// The capability exists but this run did not measure it (no data, no weights, disabled).
-    Skipped { reason: String },
-    Failed { error: String },
+    Skipped {
+        reason: String,
+    },
+    Failed {
+        error: String,
+    },
 }
 
 impl<T> Measure<T> {
@@ -186,7 +194,13 @@ pub struct AccuracyResult {
     pub clip_top1: Option<f64>,
     pub clip_top5: Option<f64>,
     pub top1_ci95: Option<(f64, f64)>,
+    /// 95 % CI of top-5 (percent), where the evaluation computes one; the gate and report use it.
+    #[serde(default)]
+    pub top5_ci95: Option<(f64, f64)>,
     pub map: Option<f64>,
+    /// 95 % CI of mAP (percent), where the evaluation computes one.
+    #[serde(default)]
+    pub map_ci95: Option<(f64, f64)>,
     pub predictions: Option<String>,
 }
 
@@ -209,6 +223,10 @@ pub struct LatencyResult {
     pub clips_per_s: f64,
     /// Busy fraction of the machine from other processes during the measurement (0..1, /proc/stat).
     pub foreign_load: Option<f64>,
+    /// True when too few samples ran on a quiet machine and the statistics include samples taken
+    /// under foreign load: the numbers are then an upper bound, not a clean measurement.
+    #[serde(default)]
+    pub under_foreign_load: bool,
     pub loadavg_1m: Option<f64>,
     pub telemetry: Option<serde_json::Value>,
 }

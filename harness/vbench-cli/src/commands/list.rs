@@ -1,4 +1,5 @@
 use anyhow::{bail, Result};
+use std::io::Write;
 use std::process::ExitCode;
 use vbench_suite::{all_suites, load_suite, Entry, Printed};
 
@@ -41,8 +42,24 @@ fn row(e: &Entry) -> Vec<String> {
 }
 
 const HEADER: [&str; 18] = [
-    "id", "arch", "frames", "sample_rate", "alpha", "short_side", "crop", "spatial_crops", "temporal_clips",
-    "aggregation", "channels", "classes", "top1", "top5", "map", "gflops", "params_m", "checkpoint_url",
+    "id",
+    "arch",
+    "frames",
+    "sample_rate",
+    "alpha",
+    "short_side",
+    "crop",
+    "spatial_crops",
+    "temporal_clips",
+    "aggregation",
+    "channels",
+    "classes",
+    "top1",
+    "top5",
+    "map",
+    "gflops",
+    "params_m",
+    "checkpoint_url",
 ];
 
 pub fn exec(args: Args) -> Result<ExitCode> {
@@ -60,13 +77,23 @@ pub fn exec(args: Args) -> Result<ExitCode> {
             }
             w.flush()?;
         }
-        "json" => println!("{}", serde_json::to_string_pretty(&entries)?),
+        "json" => writeln!(
+            std::io::stdout(),
+            "{}",
+            serde_json::to_string_pretty(&entries)?
+        )?,
         "table" => {
             let rows: Vec<Vec<String>> = entries.iter().map(|e| row(e)).collect();
             // Everything but the URL, aligned.
             let cols = HEADER.len() - 1;
             let width: Vec<usize> = (0..cols)
-                .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0).max(HEADER[i].len()))
+                .map(|i| {
+                    rows.iter()
+                        .map(|r| r[i].chars().count())
+                        .max()
+                        .unwrap_or(0)
+                        .max(HEADER[i].len())
+                })
                 .collect();
             let line = |cells: Vec<&str>| {
                 cells
@@ -76,9 +103,14 @@ pub fn exec(args: Args) -> Result<ExitCode> {
                     .collect::<Vec<_>>()
                     .join("  ")
             };
-            println!("{}", line(HEADER[..cols].to_vec()));
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", line(HEADER[..cols].to_vec()))?;
             for r in &rows {
-                println!("{}", line(r[..cols].iter().map(String::as_str).collect()));
+                writeln!(
+                    out,
+                    "{}",
+                    line(r[..cols].iter().map(String::as_str).collect())
+                )?;
             }
         }
         other => bail!("unknown --format `{other}`; use table, csv or json"),

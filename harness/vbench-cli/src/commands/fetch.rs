@@ -1,0 +1,75 @@
+//! `vbench fetch`: official checkpoints into the weights cache (resumable, sha256 recorded).
+
+use anyhow::{bail, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use vbench_eval::weights::{default_dir, FetchOutcome, WeightsCache};
+use vbench_suite::load_suite;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A built-in suite or a suite .toml.
+    #[arg(long)]
+    suite: String,
+    /// Only these entries (names or ids); repeatable.
+    #[arg(long = "entry")]
+    entries: Vec<String>,
+    /// Cache directory [default: the user cache dir, e.g. ~/.cache/vbench/weights].
+    #[arg(long)]
+    weights_dir: Option<PathBuf>,
+}
+
+pub fn exec(args: Args) -> Result<ExitCode> {
+    let plan = load_suite(&args.suite)?;
+    let cache = WeightsCache::new(args.weights_dir.unwrap_or_else(default_dir));
+    let style = ProgressStyle::with_template(
+        "{msg:32} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+    )?;
+    let mut failed = 0;
+    let entries: Vec<_> = plan
+        .entries
+        .iter()
+        .filter(|e| {
+            args.entries.is_empty() || args.entries.iter().any(|n| *n == e.name || *n == e.id)
+        })
+        .collect();
+    if entries.is_empty() {
+        bail!(
+            "no entry of suite `{}` matches --entry {:?}",
+            plan.suite.name,
+            args.entries
+        );
+    }
+    for e in entries {
+        let bar = ProgressBar::new(0)
+            .with_style(style.clone())
+            .with_message(e.checkpoint.file.clone());
+        let outcome = cache.fetch(&e.checkpoint.url, &e.checkpoint.file, &mut |done, total| {
+            if let Some(t) = total {
+                bar.set_length(t);
+            }
+            bar.set_position(done);
+        });
+        bar.finish_and_clear();
+        match outcome {
+            Ok(FetchOutcome::Cached(m)) => {
+                println!("{}: cached, sha256 {} ({} bytes)", e.id, m.sha256, m.bytes)
+            }
+            Ok(FetchOutcome::Downloaded(m)) => println!(
+                "{}: downloaded, sha256 {} ({} bytes)",
+                e.id, m.sha256, m.bytes
+            ),
+            Err(err) => {
+                failed += 1;
+                eprintln!("{}: {err}", e.id);
+            }
+        }
+    }
+    println!("cache: {}", cache.dir().display());
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
