@@ -22,6 +22,10 @@ pub enum ReportError {
         found: u32,
         expected: u32,
     },
+    #[error("{path}: bad gate policy: {message}")]
+    Policy { path: PathBuf, message: String },
+    #[error("plot `{plot}`: {message}")]
+    Plot { plot: String, message: String },
     #[error("template `{template}`: {message}")]
     Template { template: String, message: String },
     #[error("{0}")]

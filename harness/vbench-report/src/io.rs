@@ -11,8 +11,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         path: path.to_path_buf(),
         source,
     };
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
     let mut f = std::fs::File::create(&tmp).map_err(err)?;
     f.write_all(bytes).map_err(err)?;
@@ -38,7 +44,10 @@ pub fn load_results(path: &Path) -> Result<Results> {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    let found = v.get("schema_version").and_then(|x| x.as_u64()).unwrap_or(0) as u32;
+    let found = v
+        .get("schema_version")
+        .and_then(|x| x.as_u64())
+        .unwrap_or(0) as u32;
     if found != SCHEMA_VERSION {
         return Err(ReportError::SchemaVersion {
             path: path.to_path_buf(),
@@ -46,9 +55,11 @@ pub fn load_results(path: &Path) -> Result<Results> {
             expected: SCHEMA_VERSION,
         });
     }
-    serde_json::from_value(v).map_err(|e| ReportError::Parse {
+    // Deserialize from the text again (not the Value) so errors keep their line, and name the key.
+    let de = &mut serde_json::Deserializer::from_str(&text);
+    serde_path_to_error::deserialize(de).map_err(|e| ReportError::Parse {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        message: format!("at `{}`: {}", e.path(), e.inner()),
     })
 }
 
@@ -64,6 +75,25 @@ mod tests {
         write_atomic(&p, b"two").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn malformed_results_name_file_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bad.json");
+        std::fs::write(&p, r#"{"schema_version": 1, "suite": {"name": 3}}"#).unwrap();
+        let e = load_results(&p).unwrap_err().to_string();
+        assert!(e.contains("bad.json") && e.contains("suite.name"), "{e}");
+        std::fs::write(&p, "{not json").unwrap();
+        assert!(load_results(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("bad.json"));
+        std::fs::write(&p, r#"{"schema_version": 99}"#).unwrap();
+        assert!(load_results(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("schema version 99"));
     }
 
     #[test]

@@ -1,23 +1,49 @@
 //! Display-ready view of a [`Results`]: every number formatted and every status decided here, so
 //! templates and exporters only lay strings out.
 
-use crate::schema::{EntryResult, Measure, Results};
+use crate::fmt;
+use crate::schema::{EntryResult, FlopsResult, Measure, Results};
+use crate::view_detail::{entry_detail, EntryDetail};
 use serde::Serialize;
 use vbench_suite::Printed;
+
+/// Accuracy within this many points of the published value reads as "close" (the gate's default).
+const CLOSE_POINTS: f64 = 0.5;
 
 /// One table cell: what vbench measured next to what was published, and a status class.
 #[derive(Debug, Clone, Serialize)]
 pub struct Cell {
     pub measured: String,
     pub published: String,
-    /// `match`, `mismatch`, `measured` (nothing to compare), `not-implemented`, `skipped`, `failed`, `none`.
+    /// `match` (prints as published), `explained` (differs, a note says why), `close` (accuracy within
+    /// 0.5 points), `mismatch`, `measured` (nothing to compare with), `not-implemented`, `skipped`,
+    /// `failed`, `none`. Also the CSS class.
     pub status: String,
+    /// measured − published, where both exist ("+0.12").
+    pub delta: String,
+    /// "95% CI a–b", where stored.
+    pub ci: String,
     pub detail: String,
+}
+
+impl Cell {
+    fn none(published: String) -> Cell {
+        Cell {
+            measured: "—".into(),
+            published,
+            status: "none".into(),
+            delta: String::new(),
+            ci: String::new(),
+            detail: String::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RowView {
     pub id: String,
+    /// HTML id of the entry's detail section.
+    pub anchor: String,
     pub name: String,
     pub arch: String,
     pub protocol: String,
@@ -27,120 +53,285 @@ pub struct RowView {
     pub top1: Cell,
     pub top5: Cell,
     pub map: Cell,
-    pub latency: Cell,
+    /// One cell per latency setup (device, threads, batch, precision); a single "—" cell if none.
+    pub latency: Vec<Cell>,
     pub notes: String,
+}
+
+/// A published number that vbench does not reproduce, or a note about the published row.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inconsistency {
+    pub entry: String,
+    pub anchor: String,
+    /// `params`, `GFLOPs`, `entry note`.
+    pub what: String,
+    pub published: String,
+    pub measured: String,
+    pub explanation: String,
+    /// `explained`, `unexplained`, `note`.
+    pub status: String,
+}
+
+/// A plot's legend entry, drawn by the page (outside the SVG, so it never hides a point).
+#[derive(Debug, Clone, Serialize)]
+pub struct LegendItem {
+    pub label: String,
+    /// `#rrggbb`.
+    pub color: String,
+    /// Filled marker (measured) or hollow (published).
+    pub filled: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlotView {
+    pub id: String,
+    pub title: String,
+    /// Inline SVG from [`crate::plot`], or empty when there is nothing to plot (`caption` says why).
+    pub svg: String,
+    pub caption: String,
+    pub legend: Vec<LegendItem>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportView {
     pub title: String,
     pub description: String,
+    pub suite: String,
+    pub dataset: String,
+    pub task: String,
     pub schema_version: u32,
     pub provenance: Vec<(String, String)>,
     pub rows: Vec<RowView>,
     pub has_accuracy_top: bool,
     pub has_map: bool,
+    pub inconsistencies: Vec<Inconsistency>,
+    pub plots: Vec<PlotView>,
+    pub details: Vec<EntryDetail>,
+    /// "16 entries · params 16 measured · ..." for the page header.
+    pub counts: String,
 }
 
-fn printed(p: Option<Printed>) -> String {
+pub(crate) fn printed(p: Option<Printed>) -> String {
     p.map(|p| p.to_string()).unwrap_or_else(|| "—".into())
 }
 
-fn measure_cell<T>(m: &Measure<T>, published: String, value: impl Fn(&T) -> (String, Option<bool>, String)) -> Cell {
+/// `k400/x3d_xs` → `entry-k400-x3d_xs`: a valid, stable HTML id.
+pub fn anchor(id: &str) -> String {
+    let clean: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("entry-{clean}")
+}
+
+/// The word a not-measured [`Measure`] shows instead of a number, with its reason.
+pub(crate) fn unmeasured<T>(m: &Measure<T>) -> Option<(&'static str, &'static str, String)> {
     match m {
-        Measure::Measured { value: v } => {
-            let (measured, matches, detail) = value(v);
-            let status = match matches {
-                Some(true) => "match",
-                Some(false) => "mismatch",
-                None => "measured",
-            };
-            Cell { measured, published, status: status.into(), detail }
+        Measure::Measured { .. } => None,
+        Measure::NotImplemented { reason } => {
+            Some(("not implemented", "not-implemented", reason.clone()))
         }
-        Measure::NotImplemented { reason } => Cell {
-            measured: "not implemented".into(),
+        Measure::Skipped { reason } => Some(("skipped", "skipped", reason.clone())),
+        Measure::Failed { error } => Some(("failed", "failed", error.clone())),
+    }
+}
+
+fn measure_cell<T>(m: &Measure<T>, published: String, value: impl Fn(&T) -> Cell) -> Cell {
+    match (m, unmeasured(m)) {
+        (Measure::Measured { value: v }, _) => Cell {
             published,
-            status: "not-implemented".into(),
-            detail: reason.clone(),
+            ..value(v)
         },
-        Measure::Skipped { reason } => Cell {
-            measured: "skipped".into(),
-            published,
-            status: "skipped".into(),
-            detail: reason.clone(),
+        (_, Some((word, status, reason))) => Cell {
+            measured: word.into(),
+            status: status.into(),
+            detail: reason,
+            ..Cell::none(published)
         },
-        Measure::Failed { error } => Cell {
-            measured: "failed".into(),
-            published,
-            status: "failed".into(),
-            detail: error.clone(),
-        },
+        _ => Cell::none(published),
+    }
+}
+
+/// The GFLOPs shown for an entry: the convention that reproduces the published value, else the first.
+pub(crate) fn shown_gflops(f: &FlopsResult) -> Option<(f64, &str)> {
+    f.reproduced_by
+        .as_ref()
+        .and_then(|c| f.conventions.iter().find(|x| &x.convention == c))
+        .or(f.conventions.first())
+        .map(|c| (c.flops as f64 / 1e9, c.convention.as_str()))
+}
+
+/// Status of a count against a printed value: match, or explained/mismatch by whether a note exists.
+fn vs_printed(p: Option<Printed>, reproduced: bool, note: &Option<String>) -> &'static str {
+    match (
+        p,
+        reproduced,
+        note.as_deref().map(str::trim).filter(|n| !n.is_empty()),
+    ) {
+        (None, ..) => "measured",
+        (Some(_), true, _) => "match",
+        (Some(_), false, Some(_)) => "explained",
+        (Some(_), false, None) => "mismatch",
+    }
+}
+
+fn accuracy_cell(
+    value: Option<f64>,
+    ci: Option<(f64, f64)>,
+    published: Option<Printed>,
+    detail: String,
+) -> Cell {
+    let Some(v) = value.filter(|v| v.is_finite()) else {
+        return Cell {
+            measured: "—".into(),
+            detail,
+            ..Cell::none(String::new())
+        };
+    };
+    let (delta, status) = match published {
+        Some(p) if p.matches(v) => (fmt::signed(v - p.value, 2), "match"),
+        Some(p) if (v - p.value).abs() <= CLOSE_POINTS => (fmt::signed(v - p.value, 2), "close"),
+        Some(p) => (fmt::signed(v - p.value, 2), "mismatch"),
+        None => (String::new(), "measured"),
+    };
+    Cell {
+        measured: fmt::num(v, 2),
+        published: String::new(),
+        status: status.into(),
+        delta,
+        ci: ci
+            .map(|(l, h)| format!("95% CI {}–{}", fmt::num(l, 2), fmt::num(h, 2)))
+            .unwrap_or_default(),
+        detail,
     }
 }
 
 fn row(e: &EntryResult) -> RowView {
     let p = &e.protocol;
     let protocol = match p.alpha {
-        Some(a) => format!("{}×{} α{} · {}/{}", p.frames, p.sample_rate, a, p.short_side, p.crop),
-        None => format!("{}×{} · {}/{}", p.frames, p.sample_rate, p.short_side, p.crop),
+        Some(a) => format!(
+            "{}×{} α{} · {}/{}",
+            p.frames, p.sample_rate, a, p.short_side, p.crop
+        ),
+        None => format!(
+            "{}×{} · {}/{}",
+            p.frames, p.sample_rate, p.short_side, p.crop
+        ),
     };
-    let params = measure_cell(&e.params, printed(e.published.params_m), |v| {
-        (
-            format!("{:.2} ({})", v.millions, v.count),
-            v.matches_published,
-            v.note.clone().unwrap_or_default(),
-        )
+    let pubd = &e.published;
+    let params = measure_cell(&e.params, printed(pubd.params_m), |v| {
+        let m = v.count as f64 / 1e6;
+        let reproduced = pubd.params_m.is_some_and(|p| p.matches(m));
+        Cell {
+            measured: format!("{} ({})", fmt::num(m, 2), fmt::count(v.count as i128)),
+            status: vs_printed(pubd.params_m, reproduced, &v.note).into(),
+            delta: pubd
+                .params_m
+                .map(|p| fmt::signed(m - p.value, 3))
+                .unwrap_or_default(),
+            detail: v.note.clone().unwrap_or_default(),
+            ..Cell::none(String::new())
+        }
     });
-    let gflops = measure_cell(&e.flops, printed(e.published.gflops), |v| {
-        let shown = v
-            .reproduced_by
-            .as_ref()
-            .and_then(|c| v.conventions.iter().find(|x| &x.convention == c))
-            .or(v.conventions.first());
-        let measured = shown.map_or("—".into(), |c| format!("{:.2} [{}]", c.gflops, c.convention));
+    let gflops = measure_cell(&e.flops, printed(pubd.gflops), |v| {
+        let reproducing = pubd.gflops.and_then(|p| {
+            v.conventions
+                .iter()
+                .find(|c| p.matches(c.flops as f64 / 1e9))
+        });
+        let shown = reproducing
+            .map(|c| (c.flops as f64 / 1e9, c.convention.as_str()))
+            .or(shown_gflops(v));
         let all = v
             .conventions
             .iter()
-            .map(|c| format!("{}: {:.4}", c.convention, c.gflops))
+            .map(|c| format!("{}: {}", c.convention, fmt::num(c.flops as f64 / 1e9, 4)))
             .collect::<Vec<_>>()
             .join("; ");
-        let matches = e.published.gflops.map(|_| v.reproduced_by.is_some());
-        (measured, matches, format!("{all}{}", v.note.as_ref().map(|n| format!(" — {n}")).unwrap_or_default()))
+        Cell {
+            measured: shown.map_or("—".into(), |(g, c)| format!("{} [{c}]", fmt::num(g, 2))),
+            status: vs_printed(pubd.gflops, reproducing.is_some(), &v.note).into(),
+            delta: shown
+                .zip(pubd.gflops)
+                .map(|((g, _), p)| fmt::signed(g - p.value, 2))
+                .unwrap_or_default(),
+            detail: format!(
+                "{all}{}",
+                v.note
+                    .as_ref()
+                    .map(|n| format!(" — {n}"))
+                    .unwrap_or_default()
+            ),
+            ..Cell::none(String::new())
+        }
     });
-    let pct = |x: Option<f64>| x.map_or("—".into(), |x| format!("{x:.2}"));
-    let top1 = measure_cell(&e.accuracy, printed(e.published.top1), |a| {
-        let ci = a.top1_ci95.map(|(l, h)| format!("95% CI {l:.2}–{h:.2}; ")).unwrap_or_default();
-        (pct(a.top1), None, format!("{ci}clip-level {}", pct(a.clip_top1)))
+    let pct = |x: Option<f64>| x.map_or("—".into(), |x| fmt::num(x, 2));
+    let top1 = measure_cell(&e.accuracy, printed(pubd.top1), |a| {
+        accuracy_cell(
+            a.top1,
+            a.top1_ci95,
+            pubd.top1,
+            format!("clip-level {}; {} videos", pct(a.clip_top1), a.videos),
+        )
     });
-    let top5 = measure_cell(&e.accuracy, printed(e.published.top5), |a| {
-        (pct(a.top5), None, format!("clip-level {}", pct(a.clip_top5)))
+    let top5 = measure_cell(&e.accuracy, printed(pubd.top5), |a| {
+        accuracy_cell(
+            a.top5,
+            a.top5_ci95,
+            pubd.top5,
+            format!("clip-level {}", pct(a.clip_top5)),
+        )
     });
-    let map = measure_cell(&e.accuracy, printed(e.published.map), |a| (pct(a.map), None, String::new()));
-    let latency = match e.latency.first() {
-        None => Cell {
-            measured: "—".into(),
-            published: printed(e.published.latency_ms),
-            status: "none".into(),
-            detail: String::new(),
-        },
-        Some(m) => measure_cell(m, printed(e.published.latency_ms), |l| {
-            (
-                format!("{:.1} / {:.1} ms", l.p50_ms, l.p90_ms),
-                None,
-                format!(
-                    "{} · {} threads · batch {} · n={} (+{} discarded) · CV {:.1}%",
+    let map = measure_cell(&e.accuracy, printed(pubd.map), |a| {
+        accuracy_cell(a.map, a.map_ci95, pubd.map, String::new())
+    });
+    let published_latency = match (pubd.latency_ms, &pubd.latency_device) {
+        (Some(l), Some(d)) => format!("{l} ms on {d}"),
+        (Some(l), None) => format!("{l} ms"),
+        _ => "—".into(),
+    };
+    let mut latency: Vec<Cell> = e
+        .latency
+        .iter()
+        .map(|m| {
+            measure_cell(m, published_latency.clone(), |l| Cell {
+                measured: format!(
+                    "{} / {} ms{}",
+                    fmt::num(l.p50_ms, 1),
+                    fmt::num(l.p90_ms, 1),
+                    if l.under_foreign_load {
+                        " (upper bound: machine busy)"
+                    } else {
+                        ""
+                    }
+                ),
+                status: "measured".into(),
+                detail: format!(
+                    "{} · {} threads · batch {} · {} · n={} (+{} discarded) · CV {}%",
                     l.device,
                     l.threads,
                     l.batch,
+                    l.precision,
                     l.samples_ms.len(),
                     l.discarded_samples,
-                    l.cv * 100.0
+                    fmt::num(l.cv * 100.0, 1)
                 ),
-            )
-        }),
-    };
+                ..Cell::none(String::new())
+            })
+        })
+        .collect();
+    if latency.is_empty() {
+        latency.push(Cell::none(published_latency));
+    }
     RowView {
         id: e.id.clone(),
+        anchor: anchor(&e.id),
         name: e.name.clone(),
         arch: e.arch.clone(),
         protocol,
@@ -155,38 +346,181 @@ fn row(e: &EntryResult) -> RowView {
     }
 }
 
+/// Published numbers vbench does not reproduce, and the notes attached to published rows.
+fn inconsistencies(r: &Results, rows: &[RowView]) -> Vec<Inconsistency> {
+    let mut out = Vec::new();
+    for (e, row) in r.entries.iter().zip(rows) {
+        let notes = [
+            (
+                "params",
+                &row.params,
+                e.params.value().and_then(|v| v.note.clone()),
+            ),
+            (
+                "GFLOPs",
+                &row.gflops,
+                e.flops.value().and_then(|v| v.note.clone()),
+            ),
+        ];
+        for (what, cell, note) in notes {
+            if cell.status == "explained" || cell.status == "mismatch" {
+                out.push(Inconsistency {
+                    entry: e.id.clone(),
+                    anchor: row.anchor.clone(),
+                    what: what.into(),
+                    published: cell.published.clone(),
+                    measured: cell.measured.clone(),
+                    explanation: note
+                        .unwrap_or_else(|| "no explanation recorded: an open discrepancy".into()),
+                    status: if cell.status == "explained" {
+                        "explained"
+                    } else {
+                        "unexplained"
+                    }
+                    .into(),
+                });
+            }
+        }
+        if let Some(n) = e.notes.as_deref().filter(|n| !n.trim().is_empty()) {
+            out.push(Inconsistency {
+                entry: e.id.clone(),
+                anchor: row.anchor.clone(),
+                what: "entry note".into(),
+                published: String::new(),
+                measured: String::new(),
+                explanation: n.to_string(),
+                status: "note".into(),
+            });
+        }
+    }
+    out
+}
+
 impl ReportView {
     pub fn new(r: &Results) -> ReportView {
         let pv = &r.provenance;
         let gpu = match &pv.gpu {
-            crate::schema::GpuProvenance::Available { driver_version, devices, .. } => format!(
-                "{} (driver {driver_version})",
-                devices.iter().map(|d| d.name.clone()).collect::<Vec<_>>().join(", ")
+            crate::schema::GpuProvenance::Available {
+                driver_version,
+                cuda_driver_version,
+                devices,
+            } => format!(
+                "{} (driver {driver_version}{})",
+                devices
+                    .iter()
+                    .map(|d| d.name.clone())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                cuda_driver_version
+                    .as_ref()
+                    .map(|c| format!(", CUDA {c}"))
+                    .unwrap_or_default()
             ),
-            crate::schema::GpuProvenance::Unavailable { reason } => format!("no NVML: {reason}"),
+            crate::schema::GpuProvenance::Unavailable { reason } => format!("none: {reason}"),
+        };
+        let omp = if pv.omp_env.is_empty() {
+            "not set".to_string()
+        } else {
+            pv.omp_env
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
         };
         let provenance = vec![
-            ("vbench".into(), format!("{} ({})", pv.vbench_version, pv.git_sha.clone().unwrap_or_else(|| "unknown sha".into()))),
+            (
+                "vbench".into(),
+                format!(
+                    "{} ({})",
+                    pv.vbench_version,
+                    pv.git_sha
+                        .clone()
+                        .unwrap_or_else(|| "unknown commit".into())
+                ),
+            ),
             ("command".into(), pv.command.join(" ")),
             ("started".into(), pv.started_at.clone()),
-            ("finished".into(), pv.finished_at.clone().unwrap_or_else(|| "running".into())),
-            ("CPU".into(), format!("{} ({} logical cores)", pv.host.cpu_model, pv.host.logical_cores)),
-            ("memory".into(), format!("{:.1} GiB", pv.host.memory_bytes as f64 / (1u64 << 30) as f64)),
-            ("OS".into(), format!("{} {}", pv.host.os, pv.host.kernel.clone().unwrap_or_default())),
+            (
+                "finished".into(),
+                pv.finished_at
+                    .clone()
+                    .unwrap_or_else(|| "not finished".into()),
+            ),
+            (
+                "host".into(),
+                pv.host.hostname.clone().unwrap_or_else(|| "unknown".into()),
+            ),
+            (
+                "CPU".into(),
+                format!(
+                    "{} ({} logical{} cores)",
+                    pv.host.cpu_model,
+                    pv.host.logical_cores,
+                    pv.host
+                        .physical_cores
+                        .map(|p| format!(", {p} physical"))
+                        .unwrap_or_default()
+                ),
+            ),
+            (
+                "memory".into(),
+                format!(
+                    "{} GiB",
+                    fmt::num(pv.host.memory_bytes as f64 / (1u64 << 30) as f64, 1)
+                ),
+            ),
+            (
+                "OS".into(),
+                format!(
+                    "{} {}",
+                    pv.host.os,
+                    pv.host.kernel.clone().unwrap_or_default()
+                )
+                .trim()
+                .to_string(),
+            ),
             ("GPU".into(), gpu),
-            ("libtorch".into(), pv.libtorch_version.clone().unwrap_or_else(|| "unknown".into())),
-            ("FFmpeg".into(), pv.ffmpeg_version.clone().unwrap_or_else(|| "unknown".into())),
-            ("threads".into(), pv.threads.to_string()),
+            (
+                "libtorch".into(),
+                pv.libtorch_version
+                    .clone()
+                    .unwrap_or_else(|| "unknown".into()),
+            ),
+            (
+                "FFmpeg".into(),
+                pv.ffmpeg_version
+                    .clone()
+                    .unwrap_or_else(|| "unknown".into()),
+            ),
+            ("intra-op threads".into(), pv.threads.to_string()),
+            ("OMP/MKL environment".into(), omp),
             ("suite source".into(), r.suite.source.clone()),
         ];
+        let rows: Vec<RowView> = r.entries.iter().map(row).collect();
+        let measured = |f: &dyn Fn(&EntryResult) -> bool| r.entries.iter().filter(|e| f(e)).count();
+        let counts = format!(
+            "{} entries · params measured for {} · FLOPs for {} · accuracy for {} · latency for {}",
+            r.entries.len(),
+            measured(&|e| e.params.value().is_some()),
+            measured(&|e| e.flops.value().is_some()),
+            measured(&|e| e.accuracy.value().is_some()),
+            measured(&|e| e.latency.iter().any(|l| l.value().is_some())),
+        );
         ReportView {
             title: format!("vbench — {}", r.suite.title),
             description: r.suite.description.clone().unwrap_or_default(),
+            suite: r.suite.name.clone(),
+            dataset: r.suite.dataset.clone(),
+            task: r.suite.task.clone(),
             schema_version: r.schema_version,
             provenance,
-            rows: r.entries.iter().map(row).collect(),
+            inconsistencies: inconsistencies(r, &rows),
             has_accuracy_top: r.entries.iter().any(|e| e.published.top1.is_some()),
             has_map: r.entries.iter().any(|e| e.published.map.is_some()),
+            plots: crate::plot::report_plots(r),
+            details: r.entries.iter().map(entry_detail).collect(),
+            rows,
+            counts,
         }
     }
 }

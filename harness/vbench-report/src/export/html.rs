@@ -1,4 +1,4 @@
-use super::Exporter;
+use super::{tera_message, Exporter};
 use crate::error::{ReportError, Result};
 use crate::schema::Results;
 use crate::view::ReportView;
@@ -7,7 +7,7 @@ use crate::view::ReportView;
 const TEMPLATE: &str = include_str!("../../../../reports/report.html.tera");
 const STYLE: &str = include_str!("../../../../reports/style.css");
 
-/// A self-contained page (inline CSS, no network) rendered by tera from [`ReportView`].
+/// A self-contained page (inline CSS and SVG, no network) rendered by tera from [`ReportView`].
 pub struct HtmlExporter;
 
 impl Exporter for HtmlExporter {
@@ -15,20 +15,13 @@ impl Exporter for HtmlExporter {
         "html"
     }
     fn render(&self, results: &Results) -> Result<String> {
-        let terr = |e: tera::Error| {
-            let mut msg = e.to_string();
-            let mut src = std::error::Error::source(&e);
-            while let Some(s) = src {
-                msg += &format!(": {s}");
-                src = s.source();
-            }
-            ReportError::Template {
-                template: "report.html.tera".into(),
-                message: msg,
-            }
+        let terr = |e: tera::Error| ReportError::Template {
+            template: "report.html.tera".into(),
+            message: tera_message(&e),
         };
         let mut tera = tera::Tera::default();
-        tera.add_raw_template("report.html", TEMPLATE).map_err(terr)?;
+        tera.add_raw_template("report.html", TEMPLATE)
+            .map_err(terr)?;
         let mut ctx = tera::Context::from_serialize(ReportView::new(results)).map_err(terr)?;
         ctx.insert("style", STYLE);
         tera.render("report.html", &ctx).map_err(terr)

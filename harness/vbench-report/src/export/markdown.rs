@@ -9,10 +9,17 @@ pub struct MarkdownExporter;
 fn cell(c: &Cell) -> String {
     let mark = match c.status.as_str() {
         "match" => " ✓",
+        "explained" => " ≈",
+        "close" => " ~",
         "mismatch" => " ✗",
         _ => "",
     };
-    format!("{}{mark} ({})", c.measured, c.published).replace('|', "/")
+    let delta = if c.delta.is_empty() {
+        String::new()
+    } else {
+        format!(" Δ{}", c.delta)
+    };
+    format!("{}{mark}{delta} ({})", c.measured, c.published).replace('|', "/")
 }
 
 impl Exporter for MarkdownExporter {
@@ -22,10 +29,22 @@ impl Exporter for MarkdownExporter {
     fn render(&self, results: &Results) -> Result<String> {
         let v = ReportView::new(results);
         let mut s = format!("## {}\n\n", v.title);
-        s += "measured (published) · ✓ reproduces the published number at its printed precision\n\n";
+        s += "measured (published) · ✓ prints as published · ≈ differs, explained by a note · ";
+        s += "~ within 0.5 points · ✗ differs\n\n";
         s += "| entry | protocol | views | params M | GFLOPs | top-1 | top-5 | mAP | latency p50/p90 |\n";
         s += "|---|---|---|---|---|---|---|---|---|\n";
         for r in &v.rows {
+            let latency: Vec<String> = r
+                .latency
+                .iter()
+                .map(|c| {
+                    if c.status == "measured" {
+                        format!("{} ({})", c.measured, c.detail)
+                    } else {
+                        c.measured.clone()
+                    }
+                })
+                .collect();
             s += &format!(
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
                 r.id,
@@ -36,8 +55,22 @@ impl Exporter for MarkdownExporter {
                 cell(&r.top1),
                 cell(&r.top5),
                 cell(&r.map),
-                r.latency.measured
+                latency.join("<br>").replace('|', "/")
             );
+        }
+        if !v.inconsistencies.is_empty() {
+            s += "\n### Published-table inconsistencies\n\n";
+            for i in &v.inconsistencies {
+                let vs = if i.published.is_empty() {
+                    String::new()
+                } else {
+                    format!(" published {} vs measured {}:", i.published, i.measured)
+                };
+                s += &format!(
+                    "- `{}` {} ({}){vs} {}\n",
+                    i.entry, i.what, i.status, i.explanation
+                );
+            }
         }
         Ok(s)
     }

@@ -3,11 +3,13 @@
 mod csv;
 mod html;
 mod json;
+mod junit;
 mod markdown;
 
 pub use self::csv::CsvExporter;
 pub use html::HtmlExporter;
 pub use json::JsonExporter;
+pub use junit::JunitExporter;
 pub use markdown::MarkdownExporter;
 
 use crate::error::Result;
@@ -26,6 +28,18 @@ pub fn exporter(format: &str) -> Option<Box<dyn Exporter>> {
         "csv" => Some(Box::new(CsvExporter)),
         "markdown" | "md" | "table" => Some(Box::new(MarkdownExporter)),
         "html" => Some(Box::new(HtmlExporter)),
+        "junit" => Some(Box::new(JunitExporter)),
         _ => None,
     }
+}
+
+/// A tera error with its whole cause chain (tera's top-level message alone rarely says what broke).
+pub(crate) fn tera_message(e: &tera::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg += &format!(": {s}");
+        src = s.source();
+    }
+    msg
 }

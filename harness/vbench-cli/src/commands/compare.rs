@@ -1,0 +1,33 @@
+//! `vbench compare A.json B.json`: what changed between two runs, per entry (see vbench_report::compare).
+
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The earlier run's results.json (A).
+    a: PathBuf,
+    /// The later run's results.json (B).
+    b: PathBuf,
+    /// table, markdown or html.
+    #[arg(long, default_value = "table", value_parser = ["table", "markdown", "md", "html"])]
+    format: String,
+    /// Write here (atomically) instead of standard output.
+    #[arg(long)]
+    output: Option<PathBuf>,
+}
+
+pub fn exec(args: Args) -> Result<ExitCode> {
+    let a = vbench_report::load_results(&args.a)?;
+    let b = vbench_report::load_results(&args.b)?;
+    let labels = (args.a.display().to_string(), args.b.display().to_string());
+    let text = vbench_report::compare(&a, &b, (&labels.0, &labels.1))
+        .render(&args.format)
+        .with_context(|| format!("rendering the comparison as {}", args.format))?;
+    match args.output {
+        Some(path) => vbench_report::write_atomic(&path, text.as_bytes())?,
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,236 @@
+//! The gate's policy: a TOML file, every key optional, unknown keys refused. The defaults are the
+//! policy when no file is given; `vbench gate --print-policy` prints them (see [`DEFAULT_POLICY_TOML`]).
+
+use crate::error::{ReportError, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// What a condition that is not a measured regression does to the build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Fail,
+    Warn,
+    Ignore,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policy {
+    pub accuracy: AccuracyPolicy,
+    pub latency: LatencyPolicy,
+    pub missing: MissingPolicy,
+    pub published: PublishedPolicy,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccuracyPolicy {
+    /// A drop (percentage points) up to this much passes.
+    pub tolerance_points: f64,
+    /// Where a 95 % CI is stored, a drop must also leave it to fail (see the gate module docs).
+    pub use_ci: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LatencyPolicy {
+    /// One-sided Mann–Whitney significance level.
+    pub alpha: f64,
+    /// ...and the candidate's median must be at least this many times the baseline's.
+    pub min_ratio: f64,
+    /// Fewer kept samples than this on either side: the comparison is inconclusive.
+    pub min_samples: usize,
+    pub inconclusive: Severity,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MissingPolicy {
+    /// An entry of the baseline that the candidate lacks.
+    pub entry: Severity,
+    /// A measurement the baseline has and the candidate does not (not implemented, skipped, absent).
+    pub measurement: Severity,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PublishedPolicy {
+    /// Params or GFLOPs that neither print as the published value nor carry a note saying why.
+    pub unexplained: Severity,
+    /// A published number this run did not measure (e.g. accuracy without a dataset).
+    pub not_measured: Severity,
+}
+
+impl Default for AccuracyPolicy {
+    fn default() -> Self {
+        AccuracyPolicy {
+            tolerance_points: 0.5,
+            use_ci: true,
+        }
+    }
+}
+
+impl Default for LatencyPolicy {
+    fn default() -> Self {
+        LatencyPolicy {
+            alpha: 0.01,
+            min_ratio: 1.10,
+            min_samples: 8,
+            inconclusive: Severity::Warn,
+        }
+    }
+}
+
+impl Default for MissingPolicy {
+    fn default() -> Self {
+        MissingPolicy {
+            entry: Severity::Fail,
+            measurement: Severity::Fail,
+        }
+    }
+}
+
+impl Default for PublishedPolicy {
+    fn default() -> Self {
+        PublishedPolicy {
+            unexplained: Severity::Fail,
+            not_measured: Severity::Ignore,
+        }
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            accuracy: AccuracyPolicy::default(),
+            latency: LatencyPolicy::default(),
+            missing: MissingPolicy::default(),
+            published: PublishedPolicy::default(),
+        }
+    }
+}
+
+/// The defaults, documented; a test proves this text parses to `Policy::default()`.
+pub const DEFAULT_POLICY_TOML: &str = r#"# vbench gate policy. Every key is optional; these are the defaults.
+
+[accuracy]
+# A top-1/top-5/mAP drop of at most this many percentage points passes.
+tolerance_points = 0.5
+# Where a 95 % CI is stored, a larger drop must also leave it: the candidate's CI must lie wholly
+# below the reference value (or, without a candidate CI, the candidate below the baseline's CI).
+use_ci = true
+
+[latency]
+# A latency fails only when the candidate is slower by BOTH tests: the one-sided Mann-Whitney U
+# test on the stored samples at this level...
+alpha = 0.01
+# ...and a median ratio candidate/baseline of at least this much, so noise does not fail a build.
+min_ratio = 1.10
+# With fewer kept samples than this on either side the comparison is inconclusive.
+min_samples = 8
+# What inconclusive does: "fail", "warn" or "ignore".
+inconclusive = "warn"
+
+[missing]
+# A baseline entry absent from the candidate.
+entry = "fail"
+# A measurement the baseline has and the candidate lacks (not implemented, skipped, other device).
+measurement = "fail"
+
+[published]
+# --against published: params/GFLOPs that do not print as published and carry no explaining note.
+unexplained = "fail"
+# A published number the run did not measure.
+not_measured = "ignore"
+"#;
+
+impl Policy {
+    /// Parses policy text; `path` labels errors (toml names the key and line).
+    pub fn parse(path: &Path, text: &str) -> Result<Policy> {
+        let err = |message: String| ReportError::Policy {
+            path: path.to_path_buf(),
+            message,
+        };
+        let policy: Policy = toml::from_str(text)
+            .map_err(|e| err(e.to_string().trim_end().replace('\n', "\n  ")))?;
+        policy
+            .validate()
+            .map_err(|(key, m)| err(format!("`{key}` {m}")))?;
+        Ok(policy)
+    }
+
+    pub fn load(path: &Path) -> Result<Policy> {
+        let text = std::fs::read_to_string(path).map_err(|source| ReportError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Policy::parse(path, &text)
+    }
+
+    fn validate(&self) -> std::result::Result<(), (&'static str, String)> {
+        let (a, l) = (&self.accuracy, &self.latency);
+        if !(a.tolerance_points.is_finite() && a.tolerance_points >= 0.0) {
+            return Err((
+                "accuracy.tolerance_points",
+                format!("must be ≥ 0, got {}", a.tolerance_points),
+            ));
+        }
+        if !(l.alpha > 0.0 && l.alpha < 1.0) {
+            return Err((
+                "latency.alpha",
+                format!("must lie in (0, 1), got {}", l.alpha),
+            ));
+        }
+        if !(l.min_ratio.is_finite() && l.min_ratio >= 1.0) {
+            return Err((
+                "latency.min_ratio",
+                format!("must be ≥ 1, got {}", l.min_ratio),
+            ));
+        }
+        if l.min_samples < 2 {
+            return Err((
+                "latency.min_samples",
+                format!("must be ≥ 2, got {}", l.min_samples),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_defaults_are_the_defaults() {
+        let p = Policy::parse(Path::new("default.toml"), DEFAULT_POLICY_TOML).unwrap();
+        assert_eq!(p, Policy::default());
+        assert_eq!(
+            Policy::parse(Path::new("empty.toml"), "").unwrap(),
+            Policy::default()
+        );
+    }
+
+    #[test]
+    fn partial_policy_keeps_other_defaults() {
+        let p = Policy::parse(Path::new("p.toml"), "[latency]\nalpha = 0.05\n").unwrap();
+        assert_eq!(p.latency.alpha, 0.05);
+        assert_eq!(p.latency.min_ratio, 1.10);
+        assert_eq!(p.accuracy, AccuracyPolicy::default());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_file_and_key() {
+        let e = Policy::parse(Path::new("ci/policy.toml"), "[latency]\nalfa = 0.05\n").unwrap_err();
+        let s = e.to_string();
+        assert!(s.contains("ci/policy.toml") && s.contains("alfa"), "{s}");
+        let e = Policy::parse(Path::new("p.toml"), "[latency]\nalpha = 2.0\n").unwrap_err();
+        assert!(e.to_string().contains("latency.alpha"), "{e}");
+        let e = Policy::parse(Path::new("p.toml"), "[latency]\ninconclusive = \"maybe\"\n")
+            .unwrap_err();
+        assert!(e.to_string().contains("inconclusive"), "{e}");
+        let e = Policy::parse(Path::new("p.toml"), "[colour]\n").unwrap_err();
+        assert!(e.to_string().contains("colour"), "{e}");
+    }
+}

@@ -1,0 +1,189 @@
+//! Issue 9: a real run's HTML report in headless Chromium (Debian's `chromium`): every entry is in the
+//! rendered DOM, the page's own script ran and recorded no error, Chromium logged no console message,
+//! and a screenshot is written. Set VBENCH_SCREENSHOT_DIR to keep the PNG (to look at it).
+//!
+//! "Real run": x3d_xs measured in-process (params, latency with real forward passes) by the same
+//! runner `vbench run` uses, plus an entry whose model may not be built yet (its states show as words).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+use vbench_eval::latency::LatencyOptions;
+use vbench_eval::runner::{measure_entry, RunOptions};
+use vbench_report::{exporter, save_results, Results, SuiteSummary, SCHEMA_VERSION};
+
+fn chromium() -> PathBuf {
+    if let Some(p) = std::env::var_os("VBENCH_CHROMIUM") {
+        return p.into();
+    }
+    for name in ["chromium", "chromium-browser"] {
+        for dir in std::env::var("PATH").unwrap_or_default().split(':') {
+            let p = Path::new(dir).join(name);
+            if p.is_file() {
+                return p;
+            }
+        }
+    }
+    panic!("headless Chromium not found: `apt-get install -y --no-install-recommends chromium fonts-dejavu-core` (or set VBENCH_CHROMIUM)");
+}
+
+/// Runs headless Chromium on `page` with the flags that keep it offline and quiet; returns (stdout, stderr).
+fn headless(profile: &Path, page: &Path, extra: &[&str]) -> (String, String) {
+    let out = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium runs");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(out.status.success(), "chromium failed: {stderr}");
+    (stdout, stderr)
+}
+
+fn real_run() -> Results {
+    let plan = vbench_suite::load_suite("k400").unwrap();
+    let quick = RunOptions {
+        device: tch::Device::Cpu,
+        latency: Some(LatencyOptions {
+            warmup: 1,
+            iters: 8,
+            max_time: Duration::from_secs(120),
+            // Keep every sample: this test checks the report, not the machine's quietness.
+            max_foreign_load: 1.1,
+            ..LatencyOptions::default()
+        }),
+        data_root: None,
+        weights_dir: None,
+    };
+    let params_only = RunOptions {
+        latency: None,
+        ..quick.clone()
+    };
+    let entries = vec![
+        measure_entry(plan.entry("x3d_xs").unwrap(), &quick),
+        measure_entry(plan.entry("mvit_base_16x4").unwrap(), &params_only),
+    ];
+    let mut provenance =
+        vbench_eval::provenance::collect(vec!["cargo".into(), "test".into(), "issue_9".into()]);
+    provenance.finished_at = Some(vbench_eval::provenance::now_utc());
+    Results {
+        schema_version: SCHEMA_VERSION,
+        suite: SuiteSummary {
+            name: plan.suite.name.clone(),
+            title: plan.suite.title.clone(),
+            dataset: "kinetics400".into(),
+            task: "classification".into(),
+            source: plan.source.display().to_string(),
+            description: plan.suite.description.clone(),
+        },
+        provenance,
+        entries,
+    }
+}
+
+#[test]
+fn issue_9_real_report_renders_in_headless_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = real_run();
+    save_results(&dir.path().join("results.json"), &results).unwrap();
+    let reloaded = vbench_report::load_results(&dir.path().join("results.json")).unwrap();
+    let page = dir.path().join("report.html");
+    let html = exporter("html").unwrap().render(&reloaded).unwrap();
+    std::fs::write(&page, &html).unwrap();
+    assert!(
+        !html.contains("src=\"http") && !html.contains("<link"),
+        "self-contained"
+    );
+
+    let profile = dir.path().join("profile");
+    let (dom, log) = headless(&profile, &page, &["--dump-dom"]);
+    let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE")).collect();
+    assert!(console.is_empty(), "console messages: {console:#?}");
+    let n = results.entries.len();
+    assert!(
+        dom.contains("data-state=\"rendered\""),
+        "the page's script did not run:\n{}",
+        &dom[dom.len().saturating_sub(800)..]
+    );
+    assert!(
+        dom.contains("data-errors=\"0\""),
+        "script errors recorded in the page"
+    );
+    assert!(
+        dom.contains(&format!("data-rows=\"{n}\""))
+            && dom.contains(&format!("data-details=\"{n}\""))
+    );
+    for e in &results.entries {
+        let anchor = vbench_report::view::anchor(&e.id);
+        assert!(
+            dom.contains(&format!("id=\"{anchor}\"")),
+            "{} has no section in the DOM",
+            e.id
+        );
+        assert!(
+            dom.contains(&format!("data-entry=\"{}\"", e.id)),
+            "{} has no summary row in the DOM",
+            e.id
+        );
+    }
+    // What was not measured reads as words, never numbers.
+    for e in &results.entries {
+        for status in [e.params.status(), e.flops.status(), e.accuracy.status()]
+            .into_iter()
+            .chain(e.latency.iter().map(|l| l.status()))
+        {
+            if status != "measured" {
+                let class = status.replace('_', "-");
+                assert!(
+                    dom.contains(&format!("class=\"state {class}\"")),
+                    "{}: {status} not shown as such",
+                    e.id
+                );
+            }
+        }
+    }
+    assert!(
+        dom.contains("cpu, ") && dom.contains("samples (ms, in order)"),
+        "x3d_xs latency statistics"
+    );
+
+    let shot = dir.path().join("report.png");
+    headless(
+        &profile,
+        &page,
+        &[
+            "--window-size=1400,3000",
+            &format!("--screenshot={}", shot.display()),
+        ],
+    );
+    let png = std::fs::read(&shot).expect("screenshot written");
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 20_000,
+        "{} bytes",
+        png.len()
+    );
+    let (w, h) = (
+        u32::from_be_bytes(png[16..20].try_into().unwrap()),
+        u32::from_be_bytes(png[20..24].try_into().unwrap()),
+    );
+    assert_eq!((w, h), (1400, 3000));
+    if let Some(keep) = std::env::var_os("VBENCH_SCREENSHOT_DIR") {
+        std::fs::create_dir_all(&keep).unwrap();
+        std::fs::copy(&shot, Path::new(&keep).join("issue_9_report.png")).unwrap();
+        std::fs::copy(&page, Path::new(&keep).join("issue_9_report.html")).unwrap();
+    }
+}
