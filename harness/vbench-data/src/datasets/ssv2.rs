@@ -1,0 +1,104 @@
+//! Something-Something v2: the labels JSON (template → index), the split JSON (video id →
+//! template) and the frame list, as PyTorchVideo's `ssv2._read_video_paths_and_labels`.
+
+use super::{read_frame_list, Labels, Sample, Source, VideoDataset};
+use crate::error::{DataError, Result};
+use std::collections::HashMap;
+use std::path::Path;
+
+#[derive(Clone, Debug)]
+pub struct Ssv2 {
+    samples: Vec<Sample>,
+    classes: Vec<String>,
+}
+
+fn json(path: &Path) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| DataError::parse(path, e.line(), e.to_string()))
+}
+
+impl Ssv2 {
+    /// `labels_json`: `{"Approaching something with your camera": "0", …}`;
+    /// `split_json`: `[{"id": "…", "template": "Pushing [something] from left to right", …}]`;
+    /// `frame_list`: `original_vido_id video_id frame_id path labels`, paths joined to `prefix`.
+    /// Videos come in split-JSON order; those absent from the frame list are skipped (as
+    /// PyTorchVideo does). The template's brackets are stripped before the label lookup.
+    pub fn new(
+        labels_json: &Path,
+        split_json: &Path,
+        frame_list: &Path,
+        prefix: &Path,
+    ) -> Result<Self> {
+        let frames: HashMap<String, Vec<std::path::PathBuf>> = read_frame_list(frame_list, prefix)?
+            .videos
+            .into_iter()
+            .map(|(id, paths, _)| (id, paths))
+            .collect();
+        let labels = json(labels_json)?;
+        let labels = labels.as_object().ok_or_else(|| DataError::Dataset {
+            path: labels_json.to_path_buf(),
+            message: "expected an object mapping templates to indices".into(),
+        })?;
+        let mut by_name = HashMap::new();
+        let mut classes = vec![String::new(); labels.len()];
+        for (name, v) in labels {
+            let idx = v
+                .as_str()
+                .and_then(|s| s.parse::<usize>().ok())
+                .or_else(|| v.as_u64().map(|n| n as usize))
+                .filter(|&i| i < labels.len())
+                .ok_or_else(|| DataError::Dataset {
+                    path: labels_json.to_path_buf(),
+                    message: format!("label `{name}` has index {v}, not 0..{}", labels.len()),
+                })?;
+            classes[idx] = name.clone();
+            by_name.insert(name.clone(), idx as i64);
+        }
+        let split = json(split_json)?;
+        let entries = split.as_array().ok_or_else(|| DataError::Dataset {
+            path: split_json.to_path_buf(),
+            message: "expected a list of videos".into(),
+        })?;
+        let mut samples = Vec::new();
+        for (i, e) in entries.iter().enumerate() {
+            let field = |k: &str| {
+                e.get(k)
+                    .and_then(|v| v.as_str())
+                    .ok_or_else(|| DataError::Dataset {
+                        path: split_json.to_path_buf(),
+                        message: format!("entry {i} has no string `{k}`"),
+                    })
+            };
+            let id = field("id")?;
+            let Some(paths) = frames.get(id) else {
+                continue;
+            };
+            let template = field("template")?.replace(['[', ']'], "");
+            let label = *by_name.get(&template).ok_or_else(|| DataError::Dataset {
+                path: split_json.to_path_buf(),
+                message: format!(
+                    "video {id}: template `{template}` is not in {}",
+                    labels_json.display()
+                ),
+            })?;
+            samples.push(Sample {
+                id: id.to_string(),
+                labels: Labels::Single(label),
+                source: Source::Frames(paths.clone()),
+            });
+        }
+        Ok(Self { samples, classes })
+    }
+}
+
+impl VideoDataset for Ssv2 {
+    fn name(&self) -> &str {
+        "ssv2"
+    }
+    fn samples(&self) -> &[Sample] {
+        &self.samples
+    }
+    fn class_names(&self) -> Option<&[String]> {
+        Some(&self.classes)
+    }
+}

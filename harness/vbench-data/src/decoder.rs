@@ -1,0 +1,667 @@
+//! Video decoding on FFmpeg (ffmpeg-next), with PyTorchVideo's `EncodedVideoPyAV` semantics:
+//!
+//! - the stream is `streams.video[0]`; audio is never decoded (`decode_audio=False`, as PySlowFast);
+//! - duration = `(stream.duration - start_pts) * time_base` (an exact fraction); without a stream
+//!   duration PyTorchVideo decodes everything and takes the last frame's pts instead;
+//! - a clip [start, end) keeps the frames whose pts lie in `[ceil(start/tb), ceil(end/tb)) +
+//!   start_pts`, decoding from the keyframe at or before `max(start_pts - 1024, 0)` and *stopping
+//!   at the first output frame whose pts reaches the end* (with reordered pts, as in AVI packed
+//!   B-frames, that can drop in-range frames; PyTorchVideo drops them too, so we do);
+//! - frames are converted to RGB24 at native size by swscale (bilinear flags, the frame's own
+//!   colourspace and range, as PyAV's `to_rgb()`), never resized; rotation is reported, not applied.
+//!
+//! Several clips of one video are decoded in a single forward pass ([`VideoReader::decode_ranges`]).
+
+use crate::error::{DataError, Result};
+use crate::rational::{Ratio, Seconds};
+use ff::ffi;
+use ffmpeg_next as ff;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Once};
+use tch::{Kind, Tensor};
+
+/// PyTorchVideo's seek margin, in stream time-base units (`_pyav_decode_stream`).
+const SEEK_MARGIN: i64 = 1024;
+
+pub(crate) fn init_ffmpeg() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = ff::init();
+        // Errors come back as `DataError`s; FFmpeg's own log would only repeat them on stderr.
+        ff::util::log::set_level(ff::util::log::Level::Fatal);
+    });
+}
+
+/// What the container says about the video stream.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct VideoInfo {
+    pub path: PathBuf,
+    pub stream_index: usize,
+    pub codec: String,
+    pub pixel_format: String,
+    pub width: u32,
+    pub height: u32,
+    /// Exact stream time base (seconds per pts unit).
+    pub time_base: (i128, i128),
+    /// `stream.start_time`, or 0 when the container has none (as PyTorchVideo).
+    pub start_pts: i64,
+    /// `stream.duration` in time-base units, when the container has one.
+    pub duration_pts: Option<i64>,
+    /// Average frame rate (`avg_frame_rate`), when known.
+    pub fps: Option<(i32, i32)>,
+    /// `nb_frames` from the header, when known (0 in many containers).
+    pub frame_count: Option<u64>,
+    /// Counter-clockwise rotation in degrees from the display matrix (PyAV's `frame.rotation`
+    /// convention). PyTorchVideo ignores it, so frames are returned unrotated.
+    pub rotation: f64,
+}
+
+impl VideoInfo {
+    pub fn time_base(&self) -> Ratio {
+        // Validated at open time.
+        Ratio::new(self.time_base.0, self.time_base.1).unwrap_or(Ratio::ZERO)
+    }
+    /// PyTorchVideo's `duration` from the header alone: `(duration - start_pts) * time_base`.
+    pub fn header_duration(&self) -> Option<Ratio> {
+        let d = self.duration_pts?;
+        Ratio::from_int(d.checked_sub(self.start_pts)?)
+            .mul(self.time_base())
+            .ok()
+    }
+    pub fn fps_f64(&self) -> Option<f64> {
+        self.fps.map(|(n, d)| n as f64 / d as f64)
+    }
+}
+
+/// A half-open pts range `[start, end)`; `end = None` is +inf.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PtsRange {
+    pub start: i64,
+    pub end: Option<i64>,
+}
+
+impl PtsRange {
+    fn contains(&self, p: i64) -> bool {
+        p >= self.start && self.end.map_or(true, |e| p < e)
+    }
+}
+
+/// One decoded RGB24 frame, tightly packed `[H, W, 3]`.
+#[derive(Debug)]
+pub struct RgbFrame {
+    pub pts: i64,
+    pub width: u32,
+    pub height: u32,
+    pub data: Vec<u8>,
+}
+
+/// The frames of one range, sorted by pts (one frame per pts: a later duplicate replaces an
+/// earlier one, as PyTorchVideo's `frames[frame.pts] = frame`).
+#[derive(Debug, Default, Clone)]
+pub struct ClipFrames {
+    pub frames: Vec<Arc<RgbFrame>>,
+}
+
+impl ClipFrames {
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+    pub fn pts(&self) -> Vec<i64> {
+        self.frames.iter().map(|f| f.pts).collect()
+    }
+    /// The frames at `indices` as a `[T, H, W, 3]` uint8 tensor.
+    pub fn to_tensor(&self, indices: &[i64], path: &Path) -> Result<Tensor> {
+        let picked = indices
+            .iter()
+            .map(|&i| usize::try_from(i).ok().and_then(|i| self.frames.get(i)))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| DataError::Invalid {
+                what: path.display().to_string(),
+                message: format!("frame index out of range 0..{}", self.frames.len()),
+            })?;
+        frames_to_tensor(&picked, path)
+    }
+    pub fn all_to_tensor(&self, path: &Path) -> Result<Tensor> {
+        let all: Vec<&Arc<RgbFrame>> = self.frames.iter().collect();
+        frames_to_tensor(&all, path)
+    }
+}
+
+pub(crate) fn frames_to_tensor(frames: &[&Arc<RgbFrame>], path: &Path) -> Result<Tensor> {
+    let Some(first) = frames.first() else {
+        return Err(DataError::Frames {
+            path: path.to_path_buf(),
+            message: "no frames to stack".into(),
+        });
+    };
+    let (w, h) = (first.width, first.height);
+    let mut buf = Vec::with_capacity(frames.len() * first.data.len());
+    for f in frames {
+        if (f.width, f.height) != (w, h) {
+            return Err(DataError::Frames {
+                path: path.to_path_buf(),
+                message: format!(
+                    "frame size changes within a clip ({w}x{h} then {}x{} at pts {})",
+                    f.width, f.height, f.pts
+                ),
+            });
+        }
+        buf.extend_from_slice(&f.data);
+    }
+    let size = [frames.len() as i64, h as i64, w as i64, 3];
+    Tensor::f_from_data_size(&buf, &size, Kind::Uint8).map_err(|e| DataError::torch(path, e))
+}
+
+/// The result of one forward decoding pass over several ranges.
+#[derive(Debug)]
+pub struct DecodePass {
+    /// One entry per requested range, in request order.
+    pub clips: Vec<ClipFrames>,
+    /// Every distinct pts decoded in this pass (pts >= the stream's start), sorted.
+    pub decoded_pts: Vec<i64>,
+    /// Whether the pass began at the first frame of the stream, so that a frame's rank in
+    /// `decoded_pts` is its native frame number.
+    pub from_start: bool,
+}
+
+impl DecodePass {
+    /// Native frame number of `pts`: its rank among the stream's frames. Exact when the pass
+    /// began at the stream's start; otherwise estimated from the average frame rate.
+    pub fn frame_number(&self, pts: i64, info: &VideoInfo) -> i64 {
+        let rank = self.decoded_pts.partition_point(|&p| p < pts) as i64;
+        if self.from_start {
+            return rank;
+        }
+        let first = self.decoded_pts.first().copied().unwrap_or(pts);
+        let offset = match (info.fps, info.time_base()) {
+            (Some((n, d)), tb) if d != 0 => {
+                let secs = (first - info.start_pts) as f64 * tb.to_f64();
+                (secs * n as f64 / d as f64).round() as i64
+            }
+            _ => 0,
+        };
+        offset + rank
+    }
+}
+
+/// An opened video file.
+pub struct VideoReader {
+    path: PathBuf,
+    input: ff::format::context::Input,
+    info: VideoInfo,
+    decoder: ff::decoder::Video,
+    scaler: Option<(ScalerKey, ff::software::scaling::Context)>,
+    /// Whether anything has been read since opening (a failed seek to 0 is harmless before that).
+    touched: bool,
+}
+
+#[derive(PartialEq, Eq, Clone, Copy)]
+struct ScalerKey {
+    format: ff::format::Pixel,
+    width: u32,
+    height: u32,
+    colorspace: i32,
+    full_range: bool,
+}
+
+impl VideoReader {
+    pub fn open(path: &Path) -> Result<Self> {
+        init_ffmpeg();
+        let meta = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?;
+        if !meta.is_file() {
+            return Err(DataError::Open {
+                path: path.to_path_buf(),
+                message: "not a regular file".into(),
+            });
+        }
+        if meta.len() == 0 {
+            return Err(DataError::EmptyFile {
+                path: path.to_path_buf(),
+            });
+        }
+        let open_err = |e: ff::Error| DataError::Open {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        };
+        let input = ff::format::input(&path).map_err(open_err)?;
+        let stream = input
+            .streams()
+            .find(|s| s.parameters().medium() == ff::media::Type::Video)
+            .ok_or_else(|| DataError::NoVideoStream {
+                path: path.to_path_buf(),
+            })?;
+        let tb = stream.time_base();
+        if tb.numerator() <= 0 || tb.denominator() <= 0 {
+            return Err(DataError::Open {
+                path: path.to_path_buf(),
+                message: format!("invalid time base {tb}"),
+            });
+        }
+        let nopts = |v: i64| (v != ffi::AV_NOPTS_VALUE).then_some(v);
+        let fps = stream.avg_frame_rate();
+        let mut ctx =
+            ff::codec::context::Context::from_parameters(stream.parameters()).map_err(open_err)?;
+        // PyAV decodes with slice threads, all cores; output is bit-exact either way.
+        ctx.set_threading(ff::codec::threading::Config {
+            kind: ff::codec::threading::Type::Slice,
+            ..Default::default()
+        });
+        // SAFETY: the context is fresh and unopened; pkt_timebase is a plain field.
+        unsafe { (*ctx.as_mut_ptr()).pkt_timebase = tb.into() };
+        let decoder = ctx.decoder().video().map_err(|e| DataError::Open {
+            path: path.to_path_buf(),
+            message: format!("no usable decoder for the video stream: {e}"),
+        })?;
+        let info = VideoInfo {
+            path: path.to_path_buf(),
+            stream_index: stream.index(),
+            codec: decoder
+                .codec()
+                .map(|c| c.name().to_string())
+                .unwrap_or_default(),
+            pixel_format: format!("{:?}", decoder.format()).to_lowercase(),
+            width: decoder.width(),
+            height: decoder.height(),
+            time_base: (tb.numerator() as i128, tb.denominator() as i128),
+            start_pts: nopts(stream.start_time()).unwrap_or(0),
+            duration_pts: nopts(stream.duration()),
+            fps: (fps.numerator() > 0 && fps.denominator() > 0)
+                .then(|| (fps.numerator(), fps.denominator())),
+            frame_count: (stream.frames() > 0).then_some(stream.frames() as u64),
+            rotation: rotation(&stream),
+        };
+        Ok(Self {
+            path: path.to_path_buf(),
+            input,
+            info,
+            decoder,
+            scaler: None,
+            touched: false,
+        })
+    }
+
+    pub fn info(&self) -> &VideoInfo {
+        &self.info
+    }
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether PyTorchVideo decodes clips selectively (the stream has a duration). Without one it
+    /// decodes the whole video up front, so clips see every frame in range (no early stop).
+    pub fn selective(&self) -> bool {
+        self.info.duration_pts.is_some()
+    }
+
+    /// PyTorchVideo's `EncodedVideoPyAV.duration`. Without a header duration this takes the
+    /// largest packet pts of the stream (a demux-only pass; equal to the last decoded frame's pts
+    /// whenever every packet yields a frame) and falls back to decoding when packets carry none.
+    pub fn duration(&mut self) -> Result<Ratio> {
+        if let Some(d) = self.info.header_duration() {
+            return Ok(d);
+        }
+        let last = match self.max_packet_pts()? {
+            Some(p) => p,
+            None => {
+                let pass = self.decode_ranges(&[], false)?;
+                *pass
+                    .decoded_pts
+                    .last()
+                    .ok_or_else(|| DataError::UnknownDuration {
+                        path: self.path.clone(),
+                    })?
+            }
+        };
+        Ratio::from_int(last - self.info.start_pts).mul(self.info.time_base())
+    }
+
+    fn max_packet_pts(&mut self) -> Result<Option<i64>> {
+        self.seek(0)?;
+        let mut best: Option<i64> = None;
+        let mut packet = ff::Packet::empty();
+        loop {
+            match packet.read(&mut self.input) {
+                Ok(()) => {}
+                Err(ff::Error::Eof) => break,
+                Err(e) => return Err(self.decode_err("reading packets", e)),
+            }
+            if packet.stream() != self.info.stream_index {
+                continue;
+            }
+            match packet.pts() {
+                Some(p) => best = Some(best.map_or(p, |b| b.max(p))),
+                None => return Ok(None),
+            }
+        }
+        Ok(best)
+    }
+
+    /// PyTorchVideo's `secs_to_pts(t, time_base, start_pts, "ceil")` for this stream.
+    pub fn secs_to_pts(&self, t: Seconds) -> Result<i64> {
+        t.to_pts_ceil(self.info.time_base(), self.info.start_pts)
+    }
+
+    /// `EncodedVideoPyAV.get_clip(start, end)`: the frames of `[start, end)` seconds.
+    pub fn get_clip(&mut self, start: Seconds, end: Seconds) -> Result<ClipFrames> {
+        let range = PtsRange {
+            start: self.secs_to_pts(start)?,
+            end: Some(self.secs_to_pts(end)?),
+        };
+        let selective = self.selective();
+        let mut pass = self.decode_ranges(&[range], selective)?;
+        let clip = pass.clips.pop().unwrap_or_default();
+        if clip.is_empty() {
+            let duration = self.duration().map(|d| d.to_f64()).unwrap_or(f64::NAN);
+            return Err(DataError::EmptyClip {
+                path: self.path.clone(),
+                start: start.to_f64(),
+                end: end.to_f64(),
+                duration,
+            });
+        }
+        Ok(clip)
+    }
+
+    /// Decodes every range in one forward pass from the keyframe before the earliest start.
+    /// `stop_at_end` reproduces the selective decoder's early stop: a range takes no more frames
+    /// once an output frame's pts reaches its end. With no ranges, decodes to the end and only
+    /// records pts.
+    pub fn decode_ranges(&mut self, ranges: &[PtsRange], stop_at_end: bool) -> Result<DecodePass> {
+        let mut clips = vec![ClipFrames::default(); ranges.len()];
+        let mut pass = self.decode_ranges_with(ranges, stop_at_end, |i, c| {
+            clips[i] = c;
+            Ok(())
+        })?;
+        pass.clips = clips;
+        Ok(pass)
+    }
+
+    /// [`decode_ranges`](Self::decode_ranges), handing each range to `on_complete` as soon as it
+    /// is final, so frames no range needs any more are freed during the pass. The returned
+    /// pass has no `clips`.
+    pub fn decode_ranges_with(
+        &mut self,
+        ranges: &[PtsRange],
+        stop_at_end: bool,
+        mut on_complete: impl FnMut(usize, ClipFrames) -> Result<()>,
+    ) -> Result<DecodePass> {
+        let first = ranges
+            .iter()
+            .map(|r| r.start)
+            .min()
+            .unwrap_or(self.info.start_pts);
+        let target = (first - SEEK_MARGIN).max(0);
+        self.seek(target)?;
+        let mut members: Vec<BTreeMap<i64, Arc<RgbFrame>>> = vec![BTreeMap::new(); ranges.len()];
+        let mut done = vec![false; ranges.len()];
+        let mut seen = BTreeSet::new();
+        let mut frame = ff::frame::Video::empty();
+        let mut packet = ff::Packet::empty();
+        let (mut eof, mut eof_sent) = (false, false);
+        let mut filler = PtsFiller::default();
+        let mut ready = VecDeque::new();
+        let take = |m: &mut BTreeMap<i64, Arc<RgbFrame>>| ClipFrames {
+            frames: std::mem::take(m).into_values().collect(),
+        };
+        'outer: loop {
+            if ready.is_empty() && !eof {
+                match packet.read(&mut self.input) {
+                    Ok(()) => {
+                        if packet.stream() == self.info.stream_index {
+                            filler.push(
+                                std::mem::replace(&mut packet, ff::Packet::empty()),
+                                &mut ready,
+                            );
+                        }
+                    }
+                    Err(ff::Error::Eof) => {
+                        filler.finish(&mut ready);
+                        eof = true;
+                    }
+                    Err(e) => return Err(self.decode_err("reading packets", e)),
+                }
+                continue;
+            }
+            if let Some(p) = ready.pop_front() {
+                self.decoder
+                    .send_packet(&p)
+                    .map_err(|e| self.decode_err("sending a packet", e))?;
+            } else if !eof_sent {
+                eof_sent = true;
+                self.decoder
+                    .send_eof()
+                    .map_err(|e| self.decode_err("flushing", e))?;
+            }
+            loop {
+                match self.decoder.receive_frame(&mut frame) {
+                    Ok(()) => {}
+                    Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => break,
+                    Err(ff::Error::Eof) => break 'outer,
+                    Err(e) => return Err(self.decode_err("decoding", e)),
+                }
+                let pts = frame.pts().ok_or_else(|| DataError::MissingTimestamp {
+                    path: self.path.clone(),
+                })?;
+                if pts >= self.info.start_pts {
+                    seen.insert(pts);
+                }
+                let mut wanted = Vec::new();
+                for (i, r) in ranges.iter().enumerate() {
+                    if done[i] {
+                        continue;
+                    }
+                    if stop_at_end && r.end.is_some_and(|e| pts >= e) {
+                        done[i] = true;
+                        on_complete(i, take(&mut members[i]))?;
+                    } else if r.contains(pts) {
+                        wanted.push(i);
+                    }
+                }
+                if !wanted.is_empty() {
+                    let rgb = Arc::new(self.to_rgb(&frame, pts)?);
+                    for i in wanted {
+                        members[i].insert(pts, rgb.clone());
+                    }
+                }
+                if stop_at_end && !ranges.is_empty() && done.iter().all(|&d| d) {
+                    break 'outer;
+                }
+            }
+        }
+        for i in 0..ranges.len() {
+            if !done[i] {
+                on_complete(i, take(&mut members[i]))?;
+            }
+        }
+        // Leave the decoder clean for the next pass (the next seek flushes it as well).
+        self.decoder.flush();
+        // A pass that seeks to 0 starts at the stream's first frame.
+        let from_start = target == 0;
+        Ok(DecodePass {
+            clips: Vec::new(),
+            decoded_pts: seen.into_iter().collect(),
+            from_start,
+        })
+    }
+
+    /// `container.seek(ts, backward=True, any_frame=False, stream=video)` + decoder flush.
+    fn seek(&mut self, ts: i64) -> Result<()> {
+        // SAFETY: the format context is open for the reader's lifetime.
+        let ret = unsafe {
+            ffi::av_seek_frame(
+                self.input.as_mut_ptr(),
+                self.info.stream_index as i32,
+                ts,
+                ffi::AVSEEK_FLAG_BACKWARD,
+            )
+        };
+        if ret < 0 {
+            // Rewinding must work even where no index entry precedes 0 (av_seek_frame refuses
+            // then); before the first read there is nothing to rewind.
+            let rewound = ts == 0 && (!self.touched || self.input.seek(0, ..).is_ok());
+            if !rewound {
+                return Err(self.decode_err(&format!("seeking to pts {ts}"), ff::Error::from(ret)));
+            }
+        }
+        self.touched = true;
+        self.decoder.flush();
+        Ok(())
+    }
+
+    fn decode_err(&self, what: &str, e: ff::Error) -> DataError {
+        DataError::Decode {
+            path: self.path.clone(),
+            message: format!("{what}: {e}"),
+        }
+    }
+
+    /// RGB24 at native size, packed rows. Uses the frame's colourspace and range, as PyAV's
+    /// `reformat` hands them to swscale; the default (BT.601, limited) needs no override.
+    fn to_rgb(&mut self, frame: &ff::frame::Video, pts: i64) -> Result<RgbFrame> {
+        let (w, h) = (frame.width(), frame.height());
+        // SAFETY: reading two plain fields of a valid decoded frame.
+        let (cs, range) = unsafe {
+            (
+                (*frame.as_ptr()).colorspace as i32,
+                (*frame.as_ptr()).color_range as i32,
+            )
+        };
+        let key = ScalerKey {
+            format: frame.format(),
+            width: w,
+            height: h,
+            colorspace: cs,
+            full_range: range == ffi::AVColorRange::AVCOL_RANGE_JPEG as i32,
+        };
+        if self.scaler.as_ref().map_or(true, |(k, _)| *k != key) {
+            let ctx = ff::software::scaling::Context::get(
+                key.format,
+                w,
+                h,
+                ff::format::Pixel::RGB24,
+                w,
+                h,
+                ff::software::scaling::Flags::BILINEAR,
+            )
+            .map_err(|e| self.decode_err(&format!("converting {:?} to rgb24", key.format), e))?;
+            let mut ctx = ctx;
+            set_colorspace(&mut ctx, key);
+            self.scaler = Some((key, ctx));
+        }
+        let Some((_, scaler)) = self.scaler.as_mut() else {
+            unreachable!("scaler set above")
+        };
+        let mut out = ff::frame::Video::empty();
+        scaler.run(frame, &mut out).map_err(|e| DataError::Decode {
+            path: self.path.clone(),
+            message: format!("rgb24 conversion at pts {pts}: {e}"),
+        })?;
+        let (stride, row) = (out.stride(0), w as usize * 3);
+        let src = out.data(0);
+        let mut data = Vec::with_capacity(row * h as usize);
+        for y in 0..h as usize {
+            data.extend_from_slice(&src[y * stride..y * stride + row]);
+        }
+        Ok(RgbFrame {
+            pts,
+            width: w,
+            height: h,
+            data,
+        })
+    }
+}
+
+/// Gives reference packets the pts FFmpeg 5.1's AVI demuxer leaves unset (with B-frames it sets
+/// pts only on B-frames). PyAV 18's FFmpeg 8 fills them with the classic "a reference frame is
+/// shown when the next one arrives" rule: pts = dts of the next packet without pts, dts +
+/// duration for the last. It treats MPEG-4 N-VOPs as references, which swaps each P-frame's pts
+/// with the N-VOP before it; PyTorchVideo then sorts by those labels. We apply the same rule so
+/// the same frames are chosen (the decoded pixels agree bit for bit). Packets that carry pts
+/// (mp4, mkv, webm) pass through untouched.
+#[derive(Default)]
+struct PtsFiller {
+    queue: VecDeque<ff::Packet>,
+    /// `queue[0]` is a packet without pts, waiting for the next one's dts.
+    pending: bool,
+}
+
+impl PtsFiller {
+    fn push(&mut self, p: ff::Packet, ready: &mut VecDeque<ff::Packet>) {
+        if p.pts().is_none() && p.dts().is_some() {
+            if self.pending {
+                self.queue[0].set_pts(p.dts());
+            }
+            ready.extend(self.queue.drain(..));
+            self.queue.push_back(p);
+            self.pending = true;
+        } else if self.pending {
+            self.queue.push_back(p);
+        } else {
+            ready.push_back(p);
+        }
+    }
+
+    fn finish(&mut self, ready: &mut VecDeque<ff::Packet>) {
+        if self.pending {
+            let last = &mut self.queue[0];
+            let pts = last.dts().map(|d| d + last.duration().max(1));
+            last.set_pts(pts);
+            self.pending = false;
+        }
+        ready.extend(self.queue.drain(..));
+    }
+}
+
+/// Points swscale at the frame's YUV matrix and range when they differ from its defaults
+/// (BT.601, and the range the pixel format implies), as FFmpeg's scale filter and PyAV do.
+fn set_colorspace(ctx: &mut ff::software::scaling::Context, key: ScalerKey) {
+    use std::os::raw::c_int;
+    // SAFETY: the context is valid; the getters write into our locals and the coefficient
+    // table returned by sws_getCoefficients is static.
+    unsafe {
+        let c = ctx.as_mut_ptr();
+        let (mut inv, mut table): (*mut c_int, *mut c_int) =
+            (std::ptr::null_mut(), std::ptr::null_mut());
+        let (mut src_range, mut dst_range, mut bri, mut con, mut sat) = (0, 0, 0, 0, 0);
+        if ffi::sws_getColorspaceDetails(
+            c,
+            &mut inv,
+            &mut src_range,
+            &mut table,
+            &mut dst_range,
+            &mut bri,
+            &mut con,
+            &mut sat,
+        ) < 0
+        {
+            return; // not a YUV source: nothing to set
+        }
+        let want = ffi::sws_getCoefficients(key.colorspace);
+        let want_range = (src_range != 0 || key.full_range) as c_int;
+        let same = !inv.is_null() && (0..4).all(|i| *inv.add(i) == *want.add(i));
+        if !same || want_range != src_range {
+            ffi::sws_setColorspaceDetails(c, want, want_range, table, dst_range, bri, con, sat);
+        }
+    }
+}
+
+fn rotation(stream: &ff::format::stream::Stream) -> f64 {
+    for sd in stream.side_data() {
+        if sd.kind() == ff::codec::packet::side_data::Type::DisplayMatrix && sd.data().len() >= 36 {
+            let m: Vec<i32> = sd
+                .data()
+                .chunks_exact(4)
+                .take(9)
+                .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            // SAFETY: `m` holds the 9 int32 entries av_display_rotation_get reads.
+            let r = unsafe { ffi::av_display_rotation_get(m.as_ptr()) };
+            return if r.is_nan() { 0.0 } else { r + 0.0 };
+        }
+    }
+    0.0
+}

@@ -1,0 +1,289 @@
+//! PySlowFast's `Ptvkinetics` test transform on `[C, T, H, W]` float tensors, op for op:
+//! UniformTemporalSubsample(T) → /255 → Normalize(mean, std) → ShortSideScale(short_side) →
+//! UniformCropVideo(crop, aug_index) → (rgb2bgr) → PackPathway.
+//!
+//! Every step calls the same libtorch kernel PyTorchVideo calls (tch links the venv's libtorch), in
+//! the same order and on the same memory layout, so the outputs agree to the last bit.
+
+use crate::error::{DataError, Result};
+use crate::sampler;
+use std::path::Path;
+use tch::{Kind, Tensor};
+use vbench_suite::{ChannelOrder, Protocol};
+
+fn torch(e: tch::TchError) -> DataError {
+    DataError::torch(Path::new("<transform>"), e)
+}
+
+fn invalid(message: String) -> DataError {
+    DataError::Invalid {
+        what: "transform".into(),
+        message,
+    }
+}
+
+/// `thwc_to_cthw(torch.stack(frames)).to(torch.float32)`: a permuted view converted with its
+/// strides preserved, exactly the tensor `EncodedVideoPyAV.get_clip` returns.
+pub fn thwc_u8_to_cthw_f32(x: &Tensor) -> Result<Tensor> {
+    x.f_permute([3, 0, 1, 2])
+        .and_then(|v| v.f_to_kind(Kind::Float))
+        .map_err(torch)
+}
+
+/// `UniformTemporalSubsample(n)` along dim 1 of a `[C, T, H, W]` clip.
+pub fn uniform_temporal_subsample(x: &Tensor, n: usize) -> Result<Tensor> {
+    let t = x.size().get(1).copied().unwrap_or(0) as usize;
+    let idx = sampler::uniform_temporal_subsample(t, n)?;
+    x.f_index_select(1, &Tensor::from_slice(&idx))
+        .map_err(torch)
+}
+
+/// PySlowFast's `div255`: `x / 255.0`.
+pub fn div255(x: &Tensor) -> Result<Tensor> {
+    x.f_div_scalar(255.0).map_err(torch)
+}
+
+/// `NormalizeVideo(mean, std)`: `(x - mean) / std` per channel, subtract then divide, in float32.
+pub fn normalize(x: &Tensor, mean: [f32; 3], std: [f32; 3]) -> Result<Tensor> {
+    let m = Tensor::from_slice(&mean)
+        .f_view([3, 1, 1, 1])
+        .map_err(torch)?;
+    let s = Tensor::from_slice(&std)
+        .f_view([3, 1, 1, 1])
+        .map_err(torch)?;
+    x.f_sub(&m).and_then(|v| v.f_div(&s)).map_err(torch)
+}
+
+/// The output size of `short_side_scale`: the short side becomes `size`, the long side
+/// `floor(long / short * size)` computed in double precision as Python does.
+pub fn short_side_scale_size(h: i64, w: i64, size: i64) -> (i64, i64) {
+    if w < h {
+        (((h as f64 / w as f64) * size as f64).floor() as i64, size)
+    } else {
+        (size, ((w as f64 / h as f64) * size as f64).floor() as i64)
+    }
+}
+
+/// `short_side_scale(x, size)`: bilinear, `align_corners=False`, no antialiasing.
+pub fn short_side_scale(x: &Tensor, size: i64) -> Result<Tensor> {
+    let s = x.size();
+    if s.len() != 4 || s[2] == 0 || s[3] == 0 {
+        return Err(invalid(format!(
+            "short_side_scale needs [C, T, H, W], got {s:?}"
+        )));
+    }
+    let (nh, nw) = short_side_scale_size(s[2], s[3], size);
+    x.f_upsample_bilinear2d([nh, nw], false, None, None)
+        .map_err(torch)
+}
+
+/// `uniform_crop`'s offsets `(y, x)`: centre `ceil((side - size) / 2)`; spatial index 0/2 move
+/// to the start/end of the *long* side (left/right when width >= height, top/bottom otherwise).
+pub fn uniform_crop_offsets(h: i64, w: i64, size: i64, spatial_idx: u32) -> Result<(i64, i64)> {
+    if spatial_idx > 2 || size > h || size > w {
+        return Err(invalid(format!(
+            "uniform_crop of {size} (index {spatial_idx}) from {h}x{w}"
+        )));
+    }
+    // Python: int(math.ceil((side - size) / 2)); (side - size) >= 0 here.
+    let centre = |side: i64| (side - size + 1) / 2;
+    let (mut y, mut x) = (centre(h), centre(w));
+    if h > w {
+        match spatial_idx {
+            0 => y = 0,
+            2 => y = h - size,
+            _ => {}
+        }
+    } else {
+        match spatial_idx {
+            0 => x = 0,
+            2 => x = w - size,
+            _ => {}
+        }
+    }
+    Ok((y, x))
+}
+
+/// `uniform_crop(x, size, spatial_idx)` on `[C, T, H, W]` (a view, like the slicing it mirrors).
+pub fn uniform_crop(x: &Tensor, size: i64, spatial_idx: u32) -> Result<Tensor> {
+    let s = x.size();
+    if s.len() != 4 {
+        return Err(invalid(format!(
+            "uniform_crop needs [C, T, H, W], got {s:?}"
+        )));
+    }
+    let (y, xo) = uniform_crop_offsets(s[2], s[3], size, spatial_idx)?;
+    x.f_narrow(2, y, size)
+        .and_then(|v| v.f_narrow(3, xo, size))
+        .map_err(torch)
+}
+
+/// PySlowFast's `rgb2bgr`: `x[[2, 1, 0], ...]`.
+pub fn rgb_to_bgr(x: &Tensor) -> Result<Tensor> {
+    x.f_index_select(0, &Tensor::from_slice(&[2i64, 1, 0]))
+        .map_err(torch)
+}
+
+/// PySlowFast's `PackPathway`: slow = `index_select(x, 1, linspace(0, T-1, T // alpha).long())`,
+/// fast = the clip itself. Returns `[slow, fast]`, the order the models take.
+pub fn pack_pathway(x: &Tensor, alpha: u32) -> Result<Vec<Tensor>> {
+    let t = x.size().get(1).copied().unwrap_or(0);
+    if alpha == 0 || t < alpha as i64 {
+        return Err(invalid(format!(
+            "PackPathway with alpha {alpha} over {t} frames"
+        )));
+    }
+    let idx = Tensor::f_linspace(
+        0i64,
+        t - 1,
+        t / alpha as i64,
+        (Kind::Float, tch::Device::Cpu),
+    )
+    .and_then(|v| v.f_to_kind(Kind::Int64))
+    .map_err(torch)?;
+    let slow = x.f_index_select(1, &idx).map_err(torch)?;
+    Ok(vec![slow, x.shallow_clone()])
+}
+
+/// The slow pathway's positions within the fast clip (for reporting frame indices).
+pub fn slow_pathway_indices(t_fast: i64, alpha: u32) -> Result<Vec<i64>> {
+    if alpha == 0 || t_fast < alpha as i64 {
+        return Err(invalid(format!(
+            "PackPathway with alpha {alpha} over {t_fast} frames"
+        )));
+    }
+    let idx = Tensor::f_linspace(
+        0i64,
+        t_fast - 1,
+        t_fast / alpha as i64,
+        (Kind::Float, tch::Device::Cpu),
+    )
+    .and_then(|v| v.f_to_kind(Kind::Int64))
+    .map_err(torch)?;
+    Vec::<i64>::try_from(&idx).map_err(torch)
+}
+
+/// The test transform of one protocol.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestTransform {
+    /// Frames sampled per clip: α·T for SlowFast (the fast pathway), else T.
+    pub frames: usize,
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+    pub short_side: i64,
+    pub crop: i64,
+    pub bgr: bool,
+    pub alpha: Option<u32>,
+}
+
+impl TestTransform {
+    pub fn from_protocol(p: &Protocol) -> Self {
+        Self {
+            frames: p.input_frames() as usize,
+            mean: p.normalization.mean(),
+            std: p.normalization.std(),
+            short_side: p.short_side as i64,
+            crop: p.crop as i64,
+            bgr: p.channels == ChannelOrder::Bgr,
+            alpha: p.alpha,
+        }
+    }
+
+    /// Steps shared by every crop of a clip: subsample, /255, normalize, short-side scale.
+    pub fn clip_stage(&self, clip: &Tensor) -> Result<Tensor> {
+        let x = uniform_temporal_subsample(clip, self.frames)?;
+        let x = normalize(&div255(&x)?, self.mean, self.std)?;
+        short_side_scale(&x, self.short_side)
+    }
+
+    /// Steps per view: crop at `spatial_idx`, BGR if the model wants it, pack the pathways.
+    pub fn view_stage(&self, scaled: &Tensor, spatial_idx: u32) -> Result<Vec<Tensor>> {
+        let mut x = uniform_crop(scaled, self.crop, spatial_idx)?;
+        if self.bgr {
+            x = rgb_to_bgr(&x)?;
+        }
+        match self.alpha {
+            Some(a) => pack_pathway(&x, a),
+            None => Ok(vec![x]),
+        }
+    }
+
+    /// The whole chain on a `[C, T, H, W]` float clip (as `get_clip` returns it).
+    pub fn apply(&self, clip: &Tensor, spatial_idx: u32) -> Result<Vec<Tensor>> {
+        self.view_stage(&self.clip_stage(clip)?, spatial_idx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_sizes_floor_the_long_side() {
+        assert_eq!(short_side_scale_size(256, 340, 182), (182, 241));
+        assert_eq!(short_side_scale_size(256, 144, 256), (455, 256));
+        assert_eq!(short_side_scale_size(240, 320, 256), (256, 341));
+        assert_eq!(short_side_scale_size(100, 100, 64), (64, 64));
+    }
+
+    #[test]
+    fn crop_offsets_follow_the_long_side() {
+        // Landscape: x moves; centre uses ceil.
+        assert_eq!(uniform_crop_offsets(256, 341, 256, 0).unwrap(), (0, 0));
+        assert_eq!(uniform_crop_offsets(256, 341, 256, 1).unwrap(), (0, 43));
+        assert_eq!(uniform_crop_offsets(256, 341, 256, 2).unwrap(), (0, 85));
+        // Portrait: y moves.
+        assert_eq!(uniform_crop_offsets(455, 256, 256, 1).unwrap(), (100, 0));
+        assert_eq!(uniform_crop_offsets(455, 256, 256, 2).unwrap(), (199, 0));
+        // Square: treated as landscape (x), which is a no-op when size == side.
+        assert_eq!(uniform_crop_offsets(64, 64, 64, 2).unwrap(), (0, 0));
+        assert!(uniform_crop_offsets(100, 120, 128, 1).is_err());
+        assert!(uniform_crop_offsets(256, 300, 128, 3).is_err());
+    }
+
+    #[test]
+    fn pack_pathway_takes_every_alpha_th_frame() {
+        assert_eq!(
+            slow_pathway_indices(32, 4).unwrap(),
+            vec![0, 4, 8, 13, 17, 22, 26, 31]
+        );
+        let x = Tensor::arange(32, (Kind::Float, tch::Device::Cpu)).view([1, 32, 1, 1]);
+        let p = pack_pathway(&x, 8).unwrap();
+        assert_eq!(p[0].size(), vec![1, 4, 1, 1]);
+        assert_eq!(
+            Vec::<f32>::try_from(p[0].flatten(0, -1)).unwrap(),
+            vec![0.0, 10.0, 20.0, 31.0]
+        );
+        assert_eq!(p[1].size(), vec![1, 32, 1, 1]);
+    }
+
+    #[test]
+    fn bgr_swaps_channels() {
+        let x = Tensor::from_slice(&[1.0f32, 2.0, 3.0]).view([3, 1, 1, 1]);
+        let y = rgb_to_bgr(&x).unwrap();
+        assert_eq!(
+            Vec::<f32>::try_from(y.flatten(0, -1)).unwrap(),
+            vec![3.0, 2.0, 1.0]
+        );
+    }
+
+    #[test]
+    fn chain_shapes() {
+        let t = TestTransform {
+            frames: 8,
+            mean: [0.45; 3],
+            std: [0.225; 3],
+            short_side: 64,
+            crop: 64,
+            bgr: false,
+            alpha: Some(4),
+        };
+        let clip = Tensor::zeros([20, 48, 80, 3], (Kind::Uint8, tch::Device::Cpu));
+        let clip = thwc_u8_to_cthw_f32(&clip).unwrap();
+        let out = t.apply(&clip, 2).unwrap();
+        assert_eq!(out[0].size(), vec![3, 2, 64, 64]);
+        assert_eq!(out[1].size(), vec![3, 8, 64, 64]);
+        let v = out[1].double_value(&[0, 0, 0, 0]);
+        assert!((v - (-0.45 / 0.225)).abs() < 1e-6);
+    }
+}
