@@ -74,12 +74,17 @@ impl Rows<'_> {
     }
     /// A row for a measurement that is not measured on both sides.
     fn unpaired<T, U>(&mut self, metric: &str, a: &Measure<T>, b: &Measure<U>) {
-        let note = [("A", why_not(a)), ("B", why_not(b))]
-            .iter()
-            .filter(|(_, w)| w != "measured")
-            .map(|(s, w)| format!("{s}: {w}"))
-            .collect::<Vec<_>>()
-            .join("; ");
+        let (wa, wb) = (why_not(a), why_not(b));
+        let note = if wa == wb {
+            format!("both: {wa}")
+        } else {
+            [("A", wa), ("B", wb)]
+                .iter()
+                .filter(|(_, w)| w != "measured")
+                .map(|(s, w)| format!("{s}: {w}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
         let status = if a.status() == b.status() {
             "same"
         } else {

@@ -74,7 +74,7 @@ fn linear_bounds(v: impl Iterator<Item = f64>, pad: f64) -> Option<(f64, f64)> {
     let v: Vec<f64> = v.filter(|x| x.is_finite()).collect();
     let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    (lo.is_finite() && hi.is_finite()).then(|| (lo - pad, hi + pad))
+    (lo.is_finite() && hi.is_finite()).then_some((lo - pad, hi + pad))
 }
 
 fn legend(series: &[Series]) -> Vec<LegendItem> {

@@ -260,10 +260,57 @@ fn latency_rows(l: &LatencyResult) -> Vec<(String, String)> {
     if let Some(a) = l.loadavg_1m {
         rows.push(kv("load average (1 min)", fmt::num(a, 2)));
     }
-    if let Some(t) = &l.telemetry {
-        rows.push(kv("telemetry", t.to_string()));
+    if let Some(serde_json::Value::Object(t)) = &l.telemetry {
+        for (k, v) in t {
+            rows.push((format!("telemetry: {k}"), plain(v)));
+        }
+    } else if let Some(t) = &l.telemetry {
+        rows.push(kv("telemetry", plain(t)));
+    }
+    // Fields vbench-eval is adding to the schema (`note`, `stopped_by`, `omp_env`) are read by name,
+    // so the report shows them where present without depending on their exact types.
+    if let Ok(serde_json::Value::Object(all)) = serde_json::to_value(l) {
+        for (key, label) in [
+            ("stopped_by", "sampling stopped by"),
+            ("omp_env", "thread environment"),
+            ("note", "note"),
+        ] {
+            match all.get(key) {
+                None | Some(serde_json::Value::Null) => {}
+                Some(serde_json::Value::Array(a)) if a.is_empty() => {}
+                Some(v) => rows.push(kv(label, plain(v))),
+            }
+        }
     }
     rows
+}
+
+/// A JSON value as a person reads it: strings unquoted, pairs as `K=V`, objects as `k: v; ...`.
+fn plain(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(a)
+            if a.iter().all(|x| x.as_array().is_some_and(|p| p.len() == 2)) && !a.is_empty() =>
+        {
+            a.iter()
+                .filter_map(|p| p.as_array())
+                .map(|p| format!("{}={}", plain(&p[0]), plain(&p[1])))
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+        Value::Array(a) => a.iter().map(plain).collect::<Vec<_>>().join(", "),
+        Value::Object(o) => o
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", plain(v)))
+            .collect::<Vec<_>>()
+            .join("; "),
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() => fmt::num(f, 3),
+            _ => n.to_string(),
+        },
+        other => other.to_string(),
+    }
 }
 
 fn latency_detail(m: &Measure<crate::schema::LatencyResult>) -> LatencyDetail {

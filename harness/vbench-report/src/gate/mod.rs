@@ -358,7 +358,10 @@ pub(crate) fn judge_accuracy(
         fmt::num(candidate, 2),
         fmt::signed(-drop, 2)
     );
-    if !(drop > tol) {
+    if drop.is_nan() {
+        return (Verdict::Warn, format!("{shown}: not a number, cannot judge"));
+    }
+    if drop <= tol {
         return (
             Verdict::Pass,
             format!("{shown}: within the {} point tolerance", fmt::num(tol, 2)),

@@ -14,7 +14,7 @@ pub enum Severity {
     Ignore,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Policy {
     pub accuracy: AccuracyPolicy,
@@ -96,17 +96,6 @@ impl Default for PublishedPolicy {
         PublishedPolicy {
             unexplained: Severity::Fail,
             not_measured: Severity::Ignore,
-        }
-    }
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            accuracy: AccuracyPolicy::default(),
-            latency: LatencyPolicy::default(),
-            missing: MissingPolicy::default(),
-            published: PublishedPolicy::default(),
         }
     }
 }
