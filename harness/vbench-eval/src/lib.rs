@@ -2,6 +2,7 @@
 //! Produces `vbench_report` schema values; never formats them.
 
 pub mod aggregate;
+pub mod flops;
 pub mod latency;
 pub mod load;
 pub mod metrics;

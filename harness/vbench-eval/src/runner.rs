@@ -1,6 +1,7 @@
 //! Measures one suite entry: params, FLOPs, latency and accuracy, each as a [`Measure`] so that what
 //! is not built or not requested says so instead of showing a number.
 
+use crate::flops;
 use crate::latency::{self, LatencyOptions};
 use tch::{nn::VarStore, Device, Kind, Tensor};
 use vbench_models::{ModelInput, VideoModel};
@@ -78,9 +79,7 @@ pub fn measure_entry(e: &Entry, opts: &RunOptions) -> EntryResult {
         published: published(e),
         notes: e.notes.clone(),
         params: Measure::NotImplemented { reason: String::new() },
-        flops: Measure::NotImplemented {
-            reason: "FLOPs counting is not built yet (issue 5)".into(),
-        },
+        flops: Measure::NotImplemented { reason: String::new() },
         accuracy: Measure::Skipped {
             reason: "accuracy needs the dataset and the official weights: \
                      `vbench fetch --suite <suite>` then `vbench run --suite <suite> --data-root <dir>`"
@@ -96,16 +95,35 @@ pub fn measure_entry(e: &Entry, opts: &RunOptions) -> EntryResult {
     let (vs, model) = match build_model(e, opts.device) {
         Ok(m) => m,
         Err(reason) => {
-            result.params = Measure::NotImplemented { reason: reason.clone() };
+            result.params = Measure::NotImplemented {
+                reason: reason.clone(),
+            };
+            result.flops = Measure::NotImplemented {
+                reason: reason.clone(),
+            };
             if opts.latency.is_some() {
                 result.latency.push(Measure::NotImplemented { reason });
             }
             return result;
         }
     };
-    result.params = Measure::Measured {
-        value: params_result(e, &vs),
-    };
+    // FLOPs from a batch-0 shape pass; results.json keeps the per-block breakdown only.
+    match flops::measure(e, model.as_ref(), &vs, flops::Detail::TopLevel, None) {
+        Ok(stats) => {
+            result.params = Measure::Measured {
+                value: stats.params,
+            };
+            result.flops = Measure::Measured { value: stats.flops };
+        }
+        Err(err) => {
+            result.params = Measure::Measured {
+                value: params_result(e, &vs),
+            };
+            result.flops = Measure::Failed {
+                error: err.to_string(),
+            };
+        }
+    }
     if let Some(lat) = &opts.latency {
         let input = dummy_input(&e.protocol, lat.batch, opts.device);
         let m = latency::measure(|| model.forward(&input).map(drop), lat);

@@ -1,0 +1,711 @@
+//! FLOPs and params of one entry, from the ops `vbench_models::flops` records during a batch-0
+//! forward (shapes only, no arithmetic), under named counting conventions.
+//!
+//! The unit is fvcore's: one multiply-add is one FLOP. Per op, with `n(s)` the product of a shape's
+//! dims after the batch dim (dim 0 is the batch of clips; every recorded op keeps it there):
+//!
+//! | op (fvcore's name) | FLOPs per clip |
+//! |---|---|
+//! | `conv` | `prod(weight) · prod(output[2..])` (bias not counted) |
+//! | `linear` | `n(input) · out_features` |
+//! | `batch_norm` | `5 · n(input)` (affine) under fvcore-2021, `2 · n(input)` under fvcore-eval |
+//! | `adaptive_avg_pool2d` | `n(input)`, 4-D inputs only: fvcore has no handle for the 3-D op |
+//! | relu, sigmoid, softmax, swish, add, mul, max/avg pool, 3-D adaptive pool | not counted |
+//!
+//! The conventions, after fvcore's history (`fvcore/nn/flop_count.py`, `jit_handles.py`):
+//! - **fvcore-2021**: conv + linear/matmul as multiply-adds, every norm at 5 FLOPs per element.
+//!   fvcore counted BatchNorm so in any mode from 2021-03-09 (commit 1f43d07) to 2021-06-03
+//!   (052545c); since then it does only for a model in `train()` mode. 18 of the 20 published zoo
+//!   GFLOPs use it.
+//! - **conv-linear**: conv + linear/matmul only, norms not counted: fvcore before 2021-03-09. The
+//!   K400 Slow R50 8×8 (54.52) and SlowFast R50 8×8 (65.71) rows use it.
+//! - **fvcore-eval**: today's fvcore default on an `eval()` model: BatchNorm at 2 FLOPs per element
+//!   (1 without affine), other norms still 5. Equal to fvcore-2021 on a model without BatchNorm.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
+
+use tch::nn::VarStore;
+use tch::Device;
+use vbench_models::flops::{record_ops, OpKind, OpRecord};
+use vbench_models::{ModelError, VideoModel};
+use vbench_report::{ConventionFlops, FlopsResult, LayerFlops, ParamsResult};
+use vbench_suite::{Entry, Printed, Protocol};
+
+use crate::runner::dummy_input;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FlopsError {
+    #[error("unknown FLOPs convention `{0}`; use fvcore-2021, conv-linear or fvcore-eval")]
+    UnknownConvention(String),
+    #[error("{entry}: the batch-0 shape pass failed: {source}")]
+    ShapePass {
+        entry: String,
+        // Boxed: ModelError is large and this enum is returned per op.
+        #[source]
+        source: Box<ModelError>,
+    },
+    #[error("{entry}: {path} ({op:?}): {reason}")]
+    BadRecord {
+        entry: String,
+        path: String,
+        op: OpKind,
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Convention {
+    Fvcore2021,
+    ConvLinear,
+    FvcoreEval,
+}
+
+impl Convention {
+    /// Also the order in which `reproduced_by` is chosen when several conventions print the same.
+    pub const ALL: [Convention; 3] = [
+        Convention::Fvcore2021,
+        Convention::ConvLinear,
+        Convention::FvcoreEval,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Convention::Fvcore2021 => "fvcore-2021",
+            Convention::ConvLinear => "conv-linear",
+            Convention::FvcoreEval => "fvcore-eval",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Convention, FlopsError> {
+        Convention::ALL
+            .into_iter()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| FlopsError::UnknownConvention(s.to_string()))
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Convention::Fvcore2021 => {
+                "conv + linear/matmul, BatchNorm at 5 per element (fvcore Mar-Jun 2021; fvcore on a train() model)"
+            }
+            Convention::ConvLinear => "conv + linear/matmul only, norms not counted (fvcore before Mar 2021)",
+            Convention::FvcoreEval => "fvcore's default on an eval() model: BatchNorm at 2 per element",
+        }
+    }
+}
+
+impl std::fmt::Display for Convention {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The recorded op's fvcore operator name where fvcore has a handle for it, else `None`.
+pub fn fvcore_op(rec: &OpRecord) -> Option<&'static str> {
+    match rec.op {
+        OpKind::Conv => Some("conv"),
+        OpKind::Linear => Some("linear"),
+        OpKind::BatchNorm => Some("batch_norm"),
+        OpKind::AdaptiveAvgPool if rec.input_shape.len() == 4 => Some("adaptive_avg_pool2d"),
+        _ => None,
+    }
+}
+
+/// Whether `conv` counts fvcore's operator `name` at all (conv-linear skips norms and pools).
+fn counted(name: &str, conv: Convention) -> bool {
+    conv != Convention::ConvLinear
+        || matches!(name, "conv" | "linear" | "matmul" | "bmm" | "einsum")
+}
+
+/// A short name for any recorded op: fvcore's where it has one, else the recorder's own
+/// (`max_pool`, `relu`, ...), so ops the recorder gains later show without a change here.
+pub fn op_name(rec: &OpRecord) -> String {
+    match fvcore_op(rec) {
+        Some(name) => name.to_string(),
+        None => serde_json::to_value(rec.op)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| format!("{:?}", rec.op)),
+    }
+}
+
+fn bad(entry: &str, rec: &OpRecord, reason: impl Into<String>) -> FlopsError {
+    FlopsError::BadRecord {
+        entry: entry.to_string(),
+        path: rec.path.clone(),
+        op: rec.op,
+        reason: reason.into(),
+    }
+}
+
+/// Product of `dims`, refusing negative dims and overflow.
+fn product(entry: &str, rec: &OpRecord, dims: &[i64]) -> Result<u64, FlopsError> {
+    dims.iter().try_fold(1u64, |acc, &d| {
+        let d =
+            u64::try_from(d).map_err(|_| bad(entry, rec, format!("negative dim in {dims:?}")))?;
+        acc.checked_mul(d)
+            .ok_or_else(|| bad(entry, rec, format!("FLOPs overflow u64 at {dims:?}")))
+    })
+}
+
+/// FLOPs of one op for one clip under `conv`; 0 where the convention does not count the op.
+/// `entry` only labels errors.
+pub fn op_flops(entry: &str, rec: &OpRecord, conv: Convention) -> Result<u64, FlopsError> {
+    let Some(name) = fvcore_op(rec).filter(|n| counted(n, conv)) else {
+        return Ok(0);
+    };
+    if rec.input_shape.is_empty() || rec.output_shape.is_empty() {
+        return Err(bad(entry, rec, "a shape has no batch dim"));
+    }
+    let per_clip_in = || product(entry, rec, &rec.input_shape[1..]);
+    let weight = || {
+        rec.weight_shape
+            .as_deref()
+            .ok_or_else(|| bad(entry, rec, "no weight shape recorded"))
+    };
+    let scaled = |n: u64, k: u64| {
+        n.checked_mul(k)
+            .ok_or_else(|| bad(entry, rec, "FLOPs overflow u64"))
+    };
+    match name {
+        "conv" => {
+            if rec.output_shape.len() < 3 {
+                return Err(bad(
+                    entry,
+                    rec,
+                    format!("output {:?} has no spatial dims", rec.output_shape),
+                ));
+            }
+            let w = product(entry, rec, weight()?)?;
+            scaled(w, product(entry, rec, &rec.output_shape[2..])?)
+        }
+        "linear" => {
+            let out = *weight()?
+                .first()
+                .ok_or_else(|| bad(entry, rec, "empty weight shape"))?;
+            scaled(per_clip_in()?, product(entry, rec, &[out])?)
+        }
+        "batch_norm" => {
+            // Our BatchNorm3d is always affine (fvcore: 4 and 1 without affine).
+            let per_element = if conv == Convention::FvcoreEval { 2 } else { 5 };
+            scaled(per_clip_in()?, per_element)
+        }
+        "adaptive_avg_pool2d" => per_clip_in(),
+        _ => Ok(0),
+    }
+}
+
+/// Per-operator totals for one clip, keyed by fvcore's operator names (what
+/// `FlopCountAnalysis.by_operator()` returns); operators the convention skips are absent.
+pub fn by_operator(
+    entry: &str,
+    ops: &[OpRecord],
+    conv: Convention,
+) -> Result<BTreeMap<&'static str, u64>, FlopsError> {
+    let mut totals = BTreeMap::new();
+    for rec in ops {
+        let Some(name) = fvcore_op(rec).filter(|n| counted(n, conv)) else {
+            continue;
+        };
+        let f = op_flops(entry, rec, conv)?;
+        let t: &mut u64 = totals.entry(name).or_default();
+        *t = t
+            .checked_add(f)
+            .ok_or_else(|| bad(entry, rec, "FLOPs overflow u64"))?;
+    }
+    Ok(totals)
+}
+
+pub fn total(entry: &str, ops: &[OpRecord], conv: Convention) -> Result<u64, FlopsError> {
+    Ok(by_operator(entry, ops, conv)?.values().sum())
+}
+
+/// Runs `model` on a batch-0 input of `protocol`'s view (crop², T frames, α·T on the fast
+/// pathway) and returns the ops it recorded: exact shapes, no arithmetic.
+pub fn shape_pass(
+    entry: &str,
+    model: &dyn VideoModel,
+    protocol: &Protocol,
+    device: Device,
+) -> Result<Vec<OpRecord>, FlopsError> {
+    let input = dummy_input(protocol, 0, device);
+    let (out, ops) = record_ops(|| model.forward(&input));
+    out.map_err(|source| FlopsError::ShapePass {
+        entry: entry.to_string(),
+        source: Box::new(source),
+    })?;
+    Ok(ops)
+}
+
+/// Trainable parameters per module path (`blocks.0.conv` → weight + bias numel).
+pub fn module_params(vs: &VarStore) -> HashMap<String, i64> {
+    let mut out: HashMap<String, i64> = HashMap::new();
+    for (name, t) in vs.variables() {
+        if !t.requires_grad() {
+            continue; // BN running stats and counters are buffers, not parameters
+        }
+        let module = name.rsplit_once('.').map_or("", |(m, _)| m);
+        *out.entry(module.to_string()).or_default() += t.numel() as i64;
+    }
+    out
+}
+
+/// One row per recorded op, FLOPs under `conv` (0 where not counted), params of the op's module.
+pub fn breakdown(
+    entry: &str,
+    ops: &[OpRecord],
+    conv: Convention,
+    params: &HashMap<String, i64>,
+) -> Result<Vec<LayerFlops>, FlopsError> {
+    ops.iter()
+        .map(|rec| {
+            Ok(LayerFlops {
+                path: rec.path.clone(),
+                op: op_name(rec),
+                input_shape: rec.input_shape.clone(),
+                output_shape: rec.output_shape.clone(),
+                flops: op_flops(entry, rec, conv)?,
+                params: params.get(&rec.path).copied().unwrap_or(0),
+            })
+        })
+        .collect()
+}
+
+/// `breakdown` summed per top-level block (`blocks.3`): one row each, input of its first op,
+/// output of its last. What `vbench run` stores, to keep results.json small.
+pub fn top_level(rows: &[LayerFlops]) -> Vec<LayerFlops> {
+    let mut out: Vec<LayerFlops> = Vec::new();
+    for r in rows {
+        let top: String = r.path.split('.').take(2).collect::<Vec<_>>().join(".");
+        match out.last_mut() {
+            Some(last) if last.path == top => {
+                last.output_shape = r.output_shape.clone();
+                last.flops += r.flops;
+                last.params += r.params;
+            }
+            _ => out.push(LayerFlops {
+                path: top,
+                op: "block".into(),
+                input_shape: r.input_shape.clone(),
+                output_shape: r.output_shape.clone(),
+                flops: r.flops,
+                params: r.params,
+            }),
+        }
+    }
+    out
+}
+
+/// Which rows the breakdown holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    None,
+    TopLevel,
+    PerOp,
+}
+
+/// Every convention's count, the one that prints as the published GFLOPs (if any), a note where
+/// the published value is not fvcore-2021's, and the breakdown under `shown`, by default
+/// `reproduced_by` (fvcore-2021 where none reproduces it).
+pub fn flops_result(
+    entry: &Entry,
+    ops: &[OpRecord],
+    vs: &VarStore,
+    detail: Detail,
+    shown: Option<Convention>,
+) -> Result<FlopsResult, FlopsError> {
+    let mut conventions = Vec::with_capacity(Convention::ALL.len());
+    for c in Convention::ALL {
+        let flops = total(&entry.id, ops, c)?;
+        conventions.push(ConventionFlops {
+            convention: c.name().to_string(),
+            flops,
+            gflops: flops as f64 / 1e9,
+        });
+    }
+    let published = entry.reference.gflops;
+    let matching: Vec<(Convention, &ConventionFlops)> = Convention::ALL
+        .into_iter()
+        .zip(&conventions)
+        .filter(|(_, cf)| published.is_some_and(|p| p.matches(cf.gflops)))
+        .collect();
+    let reproduced = matching.first().map(|(c, _)| *c);
+    let note = published.and_then(|p| flops_note(p, &conventions, &matching));
+    let shown = shown.or(reproduced).unwrap_or(Convention::Fvcore2021);
+    let rows = match detail {
+        Detail::None => Vec::new(),
+        _ => breakdown(&entry.id, ops, shown, &module_params(vs))?,
+    };
+    Ok(FlopsResult {
+        conventions,
+        reproduced_by: reproduced.map(|c| c.name().to_string()),
+        note,
+        breakdown: match detail {
+            Detail::TopLevel => top_level(&rows),
+            _ => rows,
+        },
+    })
+}
+
+fn flops_note(
+    published: Printed,
+    all: &[ConventionFlops],
+    matching: &[(Convention, &ConventionFlops)],
+) -> Option<String> {
+    let list = || {
+        all.iter()
+            .map(|c| format!("{} {:.3}", c.convention, c.gflops))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let Some(&(first, first_cf)) = matching.first() else {
+        return Some(format!(
+            "no convention reproduces the published {published} GFLOPs: {}",
+            list()
+        ));
+    };
+    let mut parts = Vec::new();
+    if first == Convention::ConvLinear {
+        parts.push(format!(
+            "the published {published} counts conv + linear only (BatchNorm not counted, as fvcore \
+             did before March 2021), unlike the table's other rows; fvcore-2021 gives {:.2}",
+            all[0].gflops
+        ));
+    }
+    let same: Vec<&str> = matching[1..]
+        .iter()
+        .filter(|(_, cf)| cf.flops == first_cf.flops)
+        .map(|(c, _)| c.name())
+        .collect();
+    if !same.is_empty() {
+        parts.push(format!(
+            "{} gives the same count (no BatchNorm)",
+            same.join(", ")
+        ));
+    }
+    let other: Vec<String> = matching[1..]
+        .iter()
+        .filter(|(_, cf)| cf.flops != first_cf.flops)
+        .map(|(c, cf)| format!("{} {:.3}", c.name(), cf.gflops))
+        .collect();
+    if !other.is_empty() {
+        parts.push(format!(
+            "ambiguous: {} also prints as {published}",
+            other.join(", ")
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// Params and FLOPs of one view of `entry`, for a model built from it (values do not matter).
+#[derive(Debug, Clone)]
+pub struct EntryStats {
+    pub params: ParamsResult,
+    pub flops: FlopsResult,
+}
+
+/// Shape pass + counting + notes: what `vbench stats` shows and `vbench run` stores.
+pub fn measure(
+    entry: &Entry,
+    model: &dyn VideoModel,
+    vs: &VarStore,
+    detail: Detail,
+    shown: Option<Convention>,
+) -> Result<EntryStats, FlopsError> {
+    let ops = shape_pass(&entry.id, model, &entry.protocol, vs.device())?;
+    let mut params = crate::runner::params_result(entry, vs);
+    params.note = params_note(entry, params.count, &ops);
+    let flops = flops_result(entry, &ops, vs, detail, shown)?;
+    Ok(EntryStats { params, flops })
+}
+
+/// `(num_classes, suite name)` of every built-in suite: the class counts a reused head may have.
+fn suite_class_counts() -> &'static [(u32, String)] {
+    static COUNTS: OnceLock<Vec<(u32, String)>> = OnceLock::new();
+    COUNTS.get_or_init(|| {
+        let mut v: Vec<(u32, String)> = vbench_suite::all_suites()
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|p| {
+                p.entries
+                    .iter()
+                    .map(|e| (e.protocol.num_classes, p.suite.name.clone()))
+            })
+            .collect();
+        v.sort();
+        v.dedup_by_key(|(n, _)| *n);
+        v
+    })
+}
+
+/// `1234567` → `1,234,567`.
+fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let groups: Vec<&str> = digits
+        .as_bytes()
+        .rchunks(3)
+        .rev()
+        .map(|g| std::str::from_utf8(g).unwrap_or_default())
+        .collect();
+    format!("{}{}", if n < 0 { "-" } else { "" }, groups.join(","))
+}
+
+/// A difference, signed: `+5,558`.
+fn signed(n: i64) -> String {
+    if n > 0 {
+        format!("+{}", grouped(n))
+    } else {
+        grouped(n)
+    }
+}
+
+/// Why `count` does not print as the published params, where it does not: a head with another
+/// built-in suite's class count (computed from the recorded head), else the exact difference to
+/// the printed value and the range its rounding allows.
+pub fn params_note(entry: &Entry, count: i64, ops: &[OpRecord]) -> Option<String> {
+    let published = entry.reference.params_m?;
+    if published.matches(count as f64 / 1e6) {
+        return None;
+    }
+    let own = entry.protocol.num_classes as i64;
+    // The classifier is the last linear op; its weight is [classes, in_features], plus a bias.
+    let head_in = ops
+        .iter()
+        .rev()
+        .find(|r| r.op == OpKind::Linear)
+        .and_then(|r| r.weight_shape.as_ref()?.get(1).copied());
+    if let Some(fan_in) = head_in {
+        for (n, suite) in suite_class_counts() {
+            let n = *n as i64;
+            let alt = count + (n - own) * (fan_in + 1);
+            if n != own && published.matches(alt as f64 / 1e6) {
+                return Some(format!(
+                    "the published {published} M is this network with a {n}-class head (the {suite} \
+                     suite's; {} params); with this suite's {own} classes it has {} ({:.3} M): \
+                     Δ = {} = {} classes × {} ({fan_in} weights + 1 bias)",
+                    grouped(alt),
+                    grouped(count),
+                    count as f64 / 1e6,
+                    signed(count - alt),
+                    own - n,
+                    fan_in + 1,
+                ));
+            }
+        }
+    }
+    // The printed value covers [center - half, center + half) params.
+    let unit = 10f64.powi(6 - published.decimals as i32);
+    let center = (published.value * 1e6).round() as i64;
+    let half = (unit / 2.0).round() as i64;
+    Some(format!(
+        "table inconsistency, Δ = {} params: {} ({:.3} M) against the printed {published} M \
+         (its rounding allows {}..{}); no head of another suite's class count explains it",
+        signed(count - center),
+        grouped(count),
+        count as f64 / 1e6,
+        signed(count - (center + half) + 1),
+        signed(count - (center - half)),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vbench_suite::find_entry;
+
+    fn rec(op: OpKind, input: &[i64], output: &[i64], weight: Option<&[i64]>) -> OpRecord {
+        OpRecord {
+            path: "blocks.0.x".into(),
+            op,
+            input_shape: input.to_vec(),
+            output_shape: output.to_vec(),
+            weight_shape: weight.map(<[i64]>::to_vec),
+            groups: 1,
+        }
+    }
+
+    fn entry(id: &str) -> Entry {
+        let (plan, i) = find_entry(id).unwrap();
+        plan.entries[i].clone()
+    }
+
+    #[test]
+    fn flops_conventions_parse_by_name() {
+        for c in Convention::ALL {
+            assert_eq!(Convention::parse(c.name()).unwrap(), c);
+        }
+        let err = Convention::parse("fvcore").unwrap_err().to_string();
+        assert!(
+            err.contains("`fvcore`") && err.contains("conv-linear"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn flops_per_op_formulas() {
+        use Convention::*;
+        let conv = rec(
+            OpKind::Conv,
+            &[0, 3, 8, 256, 256],
+            &[0, 64, 8, 128, 128],
+            Some(&[64, 3, 1, 7, 7]),
+        );
+        let bn = rec(
+            OpKind::BatchNorm,
+            &[0, 64, 8, 128, 128],
+            &[0, 64, 8, 128, 128],
+            Some(&[64]),
+        );
+        let lin = rec(
+            OpKind::Linear,
+            &[0, 1, 2, 2, 2048],
+            &[0, 1, 2, 2, 400],
+            Some(&[400, 2048]),
+        );
+        let pool3 = rec(
+            OpKind::AdaptiveAvgPool,
+            &[0, 400, 1, 2, 2],
+            &[0, 400, 1, 1, 1],
+            None,
+        );
+        let pool2 = rec(
+            OpKind::AdaptiveAvgPool,
+            &[0, 400, 2, 2],
+            &[0, 400, 1, 1],
+            None,
+        );
+        let relu = rec(
+            OpKind::Relu,
+            &[0, 64, 8, 128, 128],
+            &[0, 64, 8, 128, 128],
+            None,
+        );
+        let f = |r: &OpRecord, c| op_flops("t", r, c).unwrap();
+        let conv_flops = 64 * 3 * 49 * 8 * 128 * 128;
+        let bn_elems = 64 * 8 * 128 * 128;
+        for c in Convention::ALL {
+            assert_eq!(f(&conv, c), conv_flops);
+            assert_eq!(f(&lin, c), 4 * 2048 * 400);
+            assert_eq!(f(&pool3, c), 0, "fvcore has no adaptive_avg_pool3d handle");
+            assert_eq!(f(&relu, c), 0);
+        }
+        assert_eq!(
+            [f(&bn, Fvcore2021), f(&bn, FvcoreEval), f(&bn, ConvLinear)],
+            [5 * bn_elems, 2 * bn_elems, 0]
+        );
+        assert_eq!([f(&pool2, Fvcore2021), f(&pool2, ConvLinear)], [1600, 0]);
+        let ops = [conv.clone(), bn, lin, pool3, relu];
+        let eval = by_operator("t", &ops, FvcoreEval).unwrap();
+        assert_eq!(
+            eval.keys().copied().collect::<Vec<_>>(),
+            ["batch_norm", "conv", "linear"]
+        );
+        assert!(!by_operator("t", &ops, ConvLinear)
+            .unwrap()
+            .contains_key("batch_norm"));
+        let mut broken = conv;
+        broken.weight_shape = None;
+        let err = op_flops("k400/x", &broken, Fvcore2021)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("k400/x") && err.contains("blocks.0.x"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn flops_top_level_sums_per_block() {
+        let row = |path: &str, flops| LayerFlops {
+            path: path.into(),
+            op: "conv".into(),
+            input_shape: vec![0, 1],
+            output_shape: vec![0, 2],
+            flops,
+            params: 1,
+        };
+        let rows = [
+            row("blocks.0.conv", 3),
+            row("blocks.0.norm", 4),
+            row("blocks.1.res_blocks.0.a", 5),
+        ];
+        let top = top_level(&rows);
+        assert_eq!(top.len(), 2);
+        assert_eq!(
+            (top[0].path.as_str(), top[0].flops, top[0].params),
+            ("blocks.0", 7, 2)
+        );
+        assert_eq!(top[1].path, "blocks.1");
+    }
+
+    #[test]
+    fn flops_params_notes_explain_or_quantify() {
+        let head = |classes, fan_in| {
+            vec![rec(
+                OpKind::Linear,
+                &[0, fan_in],
+                &[0, classes],
+                Some(&[classes, fan_in]),
+            )]
+        };
+        // 174-class SSv2 Slow R50 printed with the 157-class count.
+        let ssv2 = entry("ssv2/slow_r50");
+        let count = 31_956_189 + 17 * 2049;
+        let note = params_note(&ssv2, count, &head(174, 2048)).unwrap();
+        assert!(
+            note.contains("157-class") && note.contains("charades") && note.contains("+34,833"),
+            "{note}"
+        );
+        // No class count explains it: the exact difference and its rounding range.
+        let sf = entry("ssv2/slowfast_r50");
+        let note = params_note(&sf, 34_045_558, &head(174, 2304)).unwrap();
+        assert!(
+            note.contains("Δ = +5,558") && note.contains("+559..+10,558"),
+            "{note}"
+        );
+        assert_eq!(params_note(&entry("k400/x3d_xs"), 3_794_274, &[]), None);
+    }
+
+    /// The batch-0 shape pass records the shapes of a real batch-2 forward but for dim 0 (so the
+    /// per-clip formulas hold), and X3D-XS reproduces its published value under fvcore-2021 only.
+    #[test]
+    fn flops_shape_pass_is_exact_and_x3d_xs_is_fvcore_2021() {
+        let e = entry("k400/x3d_xs");
+        let (vs, model) = crate::runner::build_model(&e, Device::Cpu).unwrap();
+        let ops = shape_pass(&e.id, model.as_ref(), &e.protocol, Device::Cpu).unwrap();
+        let input = dummy_input(&e.protocol, 2, Device::Cpu);
+        let (out, real) = record_ops(|| model.forward(&input));
+        out.unwrap();
+        assert_eq!(ops.len(), real.len());
+        for (a, b) in ops.iter().zip(&real) {
+            assert_eq!(
+                (&a.path, a.op, &a.weight_shape),
+                (&b.path, b.op, &b.weight_shape)
+            );
+            for (s0, s2) in [
+                (&a.input_shape, &b.input_shape),
+                (&a.output_shape, &b.output_shape),
+            ] {
+                assert_eq!((s0[0], s2[0]), (0, 2), "{}", a.path);
+                assert_eq!(s0[1..], s2[1..], "{}", a.path);
+            }
+        }
+        let r = flops_result(&e, &ops, &vs, Detail::PerOp, None).unwrap();
+        assert_eq!(r.reproduced_by.as_deref(), Some("fvcore-2021"));
+        let matching = r
+            .conventions
+            .iter()
+            .filter(|c| e.reference.gflops.unwrap().matches(c.gflops))
+            .count();
+        assert_eq!(matching, 1);
+        assert_eq!(r.breakdown.len(), ops.len());
+        let conv_params: i64 = r
+            .breakdown
+            .iter()
+            .filter(|l| l.op == "conv")
+            .map(|l| l.params)
+            .sum();
+        assert!(conv_params > 0);
+    }
+}
