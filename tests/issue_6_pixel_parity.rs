@@ -3,7 +3,8 @@
 //! The oracle (`tests/oracles/pixels.py`) runs PySlowFast's `Ptvkinetics` test loader for real
 //! (LabeledVideoDataset + EncodedVideo "pyav" + ConstantClipsPerVideoSampler + the test transform)
 //! on the real clips in `../shared/data/videos` and on small files the `ffmpeg` CLI makes here
-//! (webm/vp9, mkv/h264 at 29.97 fps with B-frames, variable-frame-rate mp4). For every view we
+//! (webm/vp9, mkv/h264 at 29.97 fps with B-frames, BT.709-tagged and full-range h264,
+//! variable-frame-rate mp4). For every view we
 //! require the same clip frames (pts and native frame numbers) and the same normalized tensor.
 //!
 //! Decoding must match bit for bit for every file (PyAV 18's FFmpeg 8 and Debian's FFmpeg 5.1).
@@ -118,6 +119,45 @@ fn generated_videos(dir: &Path) -> Vec<PathBuf> {
                 "30",
                 "-pix_fmt",
                 "yuv420p",
+            ],
+        ),
+        // Colour metadata: swscale must use the frame's matrix and range, as PyAV does.
+        ffmpeg(
+            dir,
+            "bt709.mp4",
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                &src("25"),
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-pix_fmt",
+                "yuv420p",
+                "-colorspace",
+                "bt709",
+                "-color_primaries",
+                "bt709",
+                "-color_trc",
+                "bt709",
+            ],
+        ),
+        ffmpeg(
+            dir,
+            "full_range.mp4",
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                &src("25"),
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-pix_fmt",
+                "yuvj420p",
             ],
         ),
         // Every third frame interval doubled: a variable frame rate with B-frames.

@@ -439,7 +439,13 @@ impl VideoReader {
             loop {
                 match self.decoder.receive_frame(&mut frame) {
                     Ok(()) => {}
-                    Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => break,
+                    // After the flush a decoder owes frames or EOF; don't spin if it says "again".
+                    Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => {
+                        if eof_sent {
+                            break 'outer;
+                        }
+                        break;
+                    }
                     Err(ff::Error::Eof) => break 'outer,
                     Err(e) => return Err(self.decode_err("decoding", e)),
                 }
@@ -537,35 +543,33 @@ impl VideoReader {
             colorspace: cs,
             full_range: range == ffi::AVColorRange::AVCOL_RANGE_JPEG as i32,
         };
-        if self.scaler.as_ref().map_or(true, |(k, _)| *k != key) {
-            let ctx = ff::software::scaling::Context::get(
-                key.format,
-                w,
-                h,
-                ff::format::Pixel::RGB24,
-                w,
-                h,
-                ff::software::scaling::Flags::BILINEAR,
-            )
-            .map_err(|e| self.decode_err(&format!("converting {:?} to rgb24", key.format), e))?;
-            let mut ctx = ctx;
-            set_colorspace(&mut ctx, key);
-            self.scaler = Some((key, ctx));
-        }
-        let Some((_, scaler)) = self.scaler.as_mut() else {
-            unreachable!("scaler set above")
+        let mut scaler = match self.scaler.take() {
+            Some((k, ctx)) if k == key => ctx,
+            _ => {
+                let mut ctx = ff::software::scaling::Context::get(
+                    key.format,
+                    w,
+                    h,
+                    ff::format::Pixel::RGB24,
+                    w,
+                    h,
+                    ff::software::scaling::Flags::BILINEAR,
+                )
+                .map_err(|e| {
+                    self.decode_err(&format!("converting {:?} to rgb24", key.format), e)
+                })?;
+                set_colorspace(&mut ctx, key);
+                ctx
+            }
         };
         let mut out = ff::frame::Video::empty();
-        scaler.run(frame, &mut out).map_err(|e| DataError::Decode {
+        let ran = scaler.run(frame, &mut out);
+        self.scaler = Some((key, scaler));
+        ran.map_err(|e| DataError::Decode {
             path: self.path.clone(),
             message: format!("rgb24 conversion at pts {pts}: {e}"),
         })?;
-        let (stride, row) = (out.stride(0), w as usize * 3);
-        let src = out.data(0);
-        let mut data = Vec::with_capacity(row * h as usize);
-        for y in 0..h as usize {
-            data.extend_from_slice(&src[y * stride..y * stride + row]);
-        }
+        let data = packed_rows(&out, w as usize * 3, h as usize);
         Ok(RgbFrame {
             pts,
             width: w,
@@ -573,6 +577,16 @@ impl VideoReader {
             data,
         })
     }
+}
+
+/// Copies plane 0 of `frame` without its row padding.
+pub(crate) fn packed_rows(frame: &ff::frame::Video, row: usize, rows: usize) -> Vec<u8> {
+    let (stride, src) = (frame.stride(0), frame.data(0));
+    let mut data = Vec::with_capacity(row * rows);
+    for y in 0..rows {
+        data.extend_from_slice(&src[y * stride..y * stride + row]);
+    }
+    data
 }
 
 /// Gives reference packets the pts FFmpeg 5.1's AVI demuxer leaves unset (with B-frames it sets

@@ -4,7 +4,7 @@
 //! PySlowFast reads these with OpenCV/PIL (libjpeg); FFmpeg's IDCT and chroma upsampling differ
 //! from libjpeg's by a few levels, so frame-folder datasets are not bit-identical to PySlowFast.
 
-use crate::decoder::{frames_to_tensor, init_ffmpeg, RgbFrame};
+use crate::decoder::{frames_to_tensor, init_ffmpeg, packed_rows, RgbFrame};
 use crate::error::{DataError, Result};
 use ffmpeg_next as ff;
 use std::path::{Path, PathBuf};
@@ -79,11 +79,7 @@ pub fn read_jpeg(path: &Path) -> Result<RgbFrame> {
     scaler
         .run(&frame, &mut out)
         .map_err(|e| bad(format!("rgb24 conversion: {e}")))?;
-    let (stride, row) = (out.stride(0), w as usize * 3);
-    let mut data = Vec::with_capacity(row * h as usize);
-    for y in 0..h as usize {
-        data.extend_from_slice(&out.data(0)[y * stride..y * stride + row]);
-    }
+    let data = packed_rows(&out, w as usize * 3, h as usize);
     Ok(RgbFrame {
         pts: 0,
         width: w,

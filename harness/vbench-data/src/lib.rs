@@ -16,11 +16,13 @@ pub mod views;
 pub use decoder::{ClipFrames, DecodePass, PtsRange, RgbFrame, VideoInfo, VideoReader};
 pub use error::{DataError, Result};
 pub use rational::{Ratio, Seconds};
-pub use sampler::{uniform_temporal_subsample, ClipInfo, ConstantClipsPerVideoSampler};
+pub use sampler::{
+    uniform_temporal_subsample, ClipInfo, ClipSpacing, ConstantClipsPerVideoSampler,
+};
 pub use transforms::TestTransform;
 pub use views::{
-    extract_views, sample_clips, view_tensor_name, views_from_samples, write_views_safetensors,
-    SampledClip, SampledVideo, View, ViewTensor,
+    extract_views, sample_clips, sample_clips_with, view_tensor_name, views_from_samples,
+    write_views_safetensors, SampledClip, SampledVideo, View, ViewTensor,
 };
 
 #[cfg(test)]

@@ -1,10 +1,10 @@
 //! Python's number semantics, as far as PyTorchVideo's clip arithmetic needs them.
 //!
-//! PyTorchVideo mixes `fractions.Fraction` (stream time bases, durations, clip starts) with Python
-//! floats (PySlowFast passes the clip duration as `T*tau/30`, a float). Python turns
-//! `Fraction ± float` into a float, `Fraction(float)` is exact, and `float(Fraction)` is correctly
-//! rounded. Reproducing which frames a clip holds needs those rules bit for bit, so [`Ratio`] is an
-//! exact i128 fraction and [`Seconds`] is "a Fraction or a float", combined as Python would.
+//! PyTorchVideo mixes `fractions.Fraction` (stream time bases, durations, clip bounds) with Python
+//! floats (PySlowFast passes the clip duration as `T*tau/30`; callers may pass float seconds to
+//! `get_clip`). `Fraction(float)` is exact, `float(Fraction)` is correctly rounded, and
+//! `float / Fraction` divides two doubles. Reproducing which frames a clip holds needs those rules
+//! bit for bit, so [`Ratio`] is an exact i128 fraction and [`Seconds`] is "a Fraction or a float".
 
 use crate::error::{DataError, Result};
 use std::cmp::Ordering;
@@ -234,29 +234,6 @@ impl Seconds {
             Seconds::Float(x) => x,
         }
     }
-    /// `self + o`; a float on either side makes the result a float (`float(Fraction) + float`).
-    pub fn add(self, o: Seconds) -> Result<Seconds> {
-        Ok(match (self, o) {
-            (Seconds::Exact(a), Seconds::Exact(b)) => Seconds::Exact(a.add(b)?),
-            (a, b) => Seconds::Float(a.to_f64() + b.to_f64()),
-        })
-    }
-    pub fn sub(self, o: Seconds) -> Result<Seconds> {
-        Ok(match (self, o) {
-            (Seconds::Exact(a), Seconds::Exact(b)) => Seconds::Exact(a.sub(b)?),
-            (a, b) => Seconds::Float(a.to_f64() - b.to_f64()),
-        })
-    }
-    /// `Fraction(max(self, 0))`.
-    pub fn max_zero_exact(self) -> Result<Ratio> {
-        match self {
-            Seconds::Exact(r) => Ok(r.max(Ratio::ZERO)),
-            Seconds::Float(x) if x > 0.0 => Ratio::from_f64(x),
-            Seconds::Float(x) if x.is_nan() => Ratio::from_f64(x),
-            Seconds::Float(_) => Ok(Ratio::ZERO),
-        }
-    }
-
     /// PyTorchVideo's `secs_to_pts(t, time_base, start_pts, round_mode="ceil")`:
     /// `math.ceil(t / time_base) + start_pts`, where a float `t` divides by `float(time_base)`.
     pub fn to_pts_ceil(self, time_base: Ratio, start_pts: i64) -> Result<i64> {
@@ -331,14 +308,6 @@ mod tests {
         assert_eq!((r.floor(), r.ceil()), (-4, -3));
         let r = Ratio::new(7, 2).unwrap();
         assert_eq!((r.floor(), r.ceil()), (3, 4));
-    }
-
-    #[test]
-    fn mixed_arithmetic_becomes_float() {
-        let d = Seconds::Exact(Ratio::new(143360, 14336).unwrap());
-        let c = Seconds::Float(64.0 / 30.0);
-        assert_eq!(d.sub(c).unwrap(), Seconds::Float(10.0 - 64.0 / 30.0));
-        assert_eq!(Seconds::Float(-1.0).max_zero_exact().unwrap(), Ratio::ZERO);
     }
 
     #[test]

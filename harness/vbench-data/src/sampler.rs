@@ -18,12 +18,21 @@ pub struct ClipInfo {
     pub is_last_clip: bool,
 }
 
-/// `pytorchvideo.data.clip_sampling.ConstantClipsPerVideoSampler` (v0.1.5).
-///
-/// Note: this version spaces clip starts by `max(duration - clip, 0) / clips_per_video`
-/// (`Fraction(max_possible_clip_start, clips_per_video)`), so the last clip starts at
-/// `(n-1)/n` of the free range, not at its end; the `k·max(d−c,0)/max(n−1,1)` formula of the
-/// protocol notes is not what the library does. We follow the library.
+/// How far apart `ConstantClipsPerVideoSampler` puts clip starts. PyTorchVideo changed this on
+/// 2022-04-28 (commit 9368f30, "Bug fix in Constant clip sampler"): after the 0.1.5 release the
+/// oracle venv pins, and after the model zoo was evaluated. The protocol notes quote the new rule.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClipSpacing {
+    /// pytorchvideo <= 0.1.5: `max(d - c, 0) / n`, so the last clip stops `1/n` of the free
+    /// range short of the end. Reproduces the oracle and the published numbers.
+    #[default]
+    PerClip,
+    /// pytorchvideo main: `max(d - c, 0) / max(n - 1, 1)`; the last clip ends at the video's end.
+    PerGap,
+}
+
+/// `pytorchvideo.data.clip_sampling.ConstantClipsPerVideoSampler`.
 ///
 /// The base `ClipSampler.__init__` stores `Fraction(clip_duration)`: PySlowFast's float
 /// `T*tau/30` becomes the exact value of that double (1.6 → 1.6000000000000000888…), and all
@@ -34,6 +43,7 @@ pub struct ConstantClipsPerVideoSampler {
     pub clip_duration: Ratio,
     pub clips_per_video: u32,
     pub augs_per_clip: u32,
+    pub spacing: ClipSpacing,
 }
 
 impl ConstantClipsPerVideoSampler {
@@ -55,7 +65,12 @@ impl ConstantClipsPerVideoSampler {
             clip_duration,
             clips_per_video,
             augs_per_clip,
+            spacing: ClipSpacing::default(),
         })
+    }
+
+    pub fn with_spacing(self, spacing: ClipSpacing) -> Self {
+        Self { spacing, ..self }
     }
 
     /// The sampler PySlowFast's `Ptvkinetics` builds for a test protocol: the clip duration is
@@ -75,7 +90,11 @@ impl ConstantClipsPerVideoSampler {
     /// stateful `__call__` loop (clip index advances after `augs_per_clip` augmentations).
     pub fn clips(&self, video_duration: Ratio) -> Result<Vec<ClipInfo>> {
         let max_start = video_duration.sub(self.clip_duration)?.max(Ratio::ZERO);
-        let uniform = max_start.div(Ratio::from_int(self.clips_per_video as i64))?;
+        let parts = match self.spacing {
+            ClipSpacing::PerClip => self.clips_per_video,
+            ClipSpacing::PerGap => self.clips_per_video.saturating_sub(1).max(1),
+        };
+        let uniform = max_start.div(Ratio::from_int(parts as i64))?;
         let (mut clip, mut aug) = (0u32, 0u32);
         let mut out = Vec::new();
         loop {
@@ -159,6 +178,20 @@ mod tests {
         );
         let free = r(126464, 15360).sub(s.clip_duration).unwrap();
         assert_eq!(clips[3].start, free.mul(r(3, 10)).unwrap());
+    }
+
+    #[test]
+    fn per_gap_spacing_reaches_the_end() {
+        let s = ConstantClipsPerVideoSampler::new(Seconds::Exact(r(64, 30)), 10, 1)
+            .unwrap()
+            .with_spacing(ClipSpacing::PerGap);
+        let clips = s.clips(r(10, 1)).unwrap();
+        assert_eq!(clips.len(), 10);
+        assert_eq!(clips[9].end, r(10, 1));
+        let one = ConstantClipsPerVideoSampler::new(Seconds::Exact(r(1, 1)), 1, 1)
+            .unwrap()
+            .with_spacing(ClipSpacing::PerGap);
+        assert_eq!(one.clips(r(5, 1)).unwrap()[0].start, Ratio::ZERO);
     }
 
     #[test]

@@ -83,10 +83,23 @@ fn check_protocol(video: &Path, p: &Protocol) -> Result<()> {
 
 /// Decodes `video` once and returns, per clip, the frames the protocol keeps (uint8).
 pub fn sample_clips(video: &Path, protocol: &Protocol) -> Result<SampledVideo> {
+    sample_clips_with(
+        video,
+        protocol,
+        &ConstantClipsPerVideoSampler::for_protocol(protocol)?,
+    )
+}
+
+/// [`sample_clips`] with another sampler configuration (e.g. [`crate::ClipSpacing::PerGap`]).
+pub fn sample_clips_with(
+    video: &Path,
+    protocol: &Protocol,
+    sampler: &ConstantClipsPerVideoSampler,
+) -> Result<SampledVideo> {
     check_protocol(video, protocol)?;
     let mut reader = VideoReader::open(video)?;
     let duration = reader.duration()?;
-    let schedule = ConstantClipsPerVideoSampler::for_protocol(protocol)?.clips(duration)?;
+    let schedule = sampler.clips(duration)?;
     // PyTorchVideo loads a clip at aug_index 0 and reuses it for the other crops.
     let firsts: Vec<&ClipInfo> = schedule.iter().filter(|c| c.aug_index == 0).collect();
     let ranges = firsts
