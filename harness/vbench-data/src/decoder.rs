@@ -66,7 +66,7 @@ impl VideoInfo {
     pub fn header_duration(&self) -> Option<Ratio> {
         let d = self.duration_pts?;
         Ratio::from_int(d.checked_sub(self.start_pts)?)
-            .mul(self.time_base())
+            .checked_mul(self.time_base())
             .ok()
     }
     pub fn fps_f64(&self) -> Option<f64> {
@@ -83,7 +83,7 @@ pub struct PtsRange {
 
 impl PtsRange {
     fn contains(&self, p: i64) -> bool {
-        p >= self.start && self.end.map_or(true, |e| p < e)
+        p >= self.start && self.end.is_none_or(|e| p < e)
     }
 }
 
@@ -316,7 +316,7 @@ impl VideoReader {
                     })?
             }
         };
-        Ratio::from_int(last - self.info.start_pts).mul(self.info.time_base())
+        Ratio::from_int(last - self.info.start_pts).checked_mul(self.info.time_base())
     }
 
     fn max_packet_pts(&mut self) -> Result<Option<i64>> {
@@ -468,7 +468,7 @@ impl VideoReader {
                     }
                 }
                 if !wanted.is_empty() {
-                    let rgb = Arc::new(self.to_rgb(&frame, pts)?);
+                    let rgb = Arc::new(self.convert_rgb(&frame, pts)?);
                     for i in wanted {
                         members[i].insert(pts, rgb.clone());
                     }
@@ -527,7 +527,7 @@ impl VideoReader {
 
     /// RGB24 at native size, packed rows. Uses the frame's colourspace and range, as PyAV's
     /// `reformat` hands them to swscale; the default (BT.601, limited) needs no override.
-    fn to_rgb(&mut self, frame: &ff::frame::Video, pts: i64) -> Result<RgbFrame> {
+    fn convert_rgb(&mut self, frame: &ff::frame::Video, pts: i64) -> Result<RgbFrame> {
         let (w, h) = (frame.width(), frame.height());
         // SAFETY: reading two plain fields of a valid decoded frame.
         let (cs, range) = unsafe {

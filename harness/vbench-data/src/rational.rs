@@ -151,7 +151,7 @@ impl Ratio {
         }
     }
 
-    pub fn add(self, o: Ratio) -> Result<Ratio> {
+    pub fn checked_add(self, o: Ratio) -> Result<Ratio> {
         let n = self
             .num
             .checked_mul(o.den)
@@ -159,13 +159,13 @@ impl Ratio {
             .ok_or_else(overflow)?;
         Ratio::new(n, self.den.checked_mul(o.den).ok_or_else(overflow)?)
     }
-    pub fn sub(self, o: Ratio) -> Result<Ratio> {
-        self.add(Ratio {
+    pub fn checked_sub(self, o: Ratio) -> Result<Ratio> {
+        self.checked_add(Ratio {
             num: -o.num,
             den: o.den,
         })
     }
-    pub fn mul(self, o: Ratio) -> Result<Ratio> {
+    pub fn checked_mul(self, o: Ratio) -> Result<Ratio> {
         // Cross-reduce first to keep the parts small.
         let g1 = gcd(self.num.unsigned_abs(), o.den as u128).max(1) as i128;
         let g2 = gcd(o.num.unsigned_abs(), self.den as u128).max(1) as i128;
@@ -177,14 +177,14 @@ impl Ratio {
             .ok_or_else(overflow)?;
         Ratio::new(n, d)
     }
-    pub fn div(self, o: Ratio) -> Result<Ratio> {
+    pub fn checked_div(self, o: Ratio) -> Result<Ratio> {
         if o.num == 0 {
             return Err(DataError::Invalid {
                 what: "fraction".into(),
                 message: "division by zero".into(),
             });
         }
-        self.mul(Ratio::new(o.den, o.num)?)
+        self.checked_mul(Ratio::new(o.den, o.num)?)
     }
     /// `math.floor` / `math.ceil` of a Fraction.
     pub fn floor(self) -> i128 {
@@ -238,7 +238,7 @@ impl Seconds {
     /// `math.ceil(t / time_base) + start_pts`, where a float `t` divides by `float(time_base)`.
     pub fn to_pts_ceil(self, time_base: Ratio, start_pts: i64) -> Result<i64> {
         let q = match self {
-            Seconds::Exact(r) => r.div(time_base)?.ceil(),
+            Seconds::Exact(r) => r.checked_div(time_base)?.ceil(),
             Seconds::Float(x) => {
                 let v = (x / time_base.to_f64()).ceil();
                 if !v.is_finite() || v.abs() > 9.0e18 {
@@ -297,7 +297,7 @@ mod tests {
         // CPython 3.11: float(Fraction(6.1 - 0.5) / 10) == 0.5599999999999999.
         let r = Ratio::from_f64(6.1 - 0.5)
             .unwrap()
-            .div(Ratio::from_int(10))
+            .checked_div(Ratio::from_int(10))
             .unwrap();
         assert_eq!(r.to_f64(), 0.5599999999999999);
     }

@@ -89,16 +89,18 @@ impl ConstantClipsPerVideoSampler {
     /// Every `ClipInfo` the sampler yields for one video, until `is_last_clip`, replaying the
     /// stateful `__call__` loop (clip index advances after `augs_per_clip` augmentations).
     pub fn clips(&self, video_duration: Ratio) -> Result<Vec<ClipInfo>> {
-        let max_start = video_duration.sub(self.clip_duration)?.max(Ratio::ZERO);
+        let max_start = video_duration
+            .checked_sub(self.clip_duration)?
+            .max(Ratio::ZERO);
         let parts = match self.spacing {
             ClipSpacing::PerClip => self.clips_per_video,
             ClipSpacing::PerGap => self.clips_per_video.saturating_sub(1).max(1),
         };
-        let uniform = max_start.div(Ratio::from_int(parts as i64))?;
+        let uniform = max_start.checked_div(Ratio::from_int(parts as i64))?;
         let (mut clip, mut aug) = (0u32, 0u32);
         let mut out = Vec::new();
         loop {
-            let start = uniform.mul(Ratio::from_int(clip as i64))?;
+            let start = uniform.checked_mul(Ratio::from_int(clip as i64))?;
             let (clip_index, aug_index) = (clip, aug);
             aug += 1;
             if aug >= self.augs_per_clip {
@@ -106,10 +108,10 @@ impl ConstantClipsPerVideoSampler {
                 aug = 0;
             }
             let is_last_clip = clip >= self.clips_per_video
-                || uniform.mul(Ratio::from_int(clip as i64))? > max_start;
+                || uniform.checked_mul(Ratio::from_int(clip as i64))? > max_start;
             out.push(ClipInfo {
                 start,
-                end: start.add(self.clip_duration)?,
+                end: start.checked_add(self.clip_duration)?,
                 clip_index,
                 aug_index,
                 is_last_clip,
@@ -160,7 +162,7 @@ mod tests {
         // (10 - 64/30) / 10 = 59/75 s between starts; the 10th clip starts at 9·59/75.
         assert_eq!(clips[3].start, r(59, 75));
         assert_eq!(clips[27].start, r(9 * 59, 75));
-        assert_eq!(clips[27].end, r(9 * 59, 75).add(r(64, 30)).unwrap());
+        assert_eq!(clips[27].end, r(9 * 59, 75).checked_add(r(64, 30)).unwrap());
     }
 
     #[test]
@@ -176,8 +178,8 @@ mod tests {
             Seconds::Exact(clips[0].end).to_pts_ceil(tb, 0).unwrap(),
             24577
         );
-        let free = r(126464, 15360).sub(s.clip_duration).unwrap();
-        assert_eq!(clips[3].start, free.mul(r(3, 10)).unwrap());
+        let free = r(126464, 15360).checked_sub(s.clip_duration).unwrap();
+        assert_eq!(clips[3].start, free.checked_mul(r(3, 10)).unwrap());
     }
 
     #[test]

@@ -68,6 +68,25 @@ pub struct SampledVideo {
     pub clips: Vec<SampledClip>,
 }
 
+/// Errors from path-less stages (sampling arithmetic, transforms) gain the video's name.
+fn on_video(e: DataError, video: &Path) -> DataError {
+    match e {
+        DataError::Invalid { what, message } => DataError::Frames {
+            path: video.to_path_buf(),
+            message: format!("{what}: {message}"),
+        },
+        DataError::Overflow { what } => DataError::Frames {
+            path: video.to_path_buf(),
+            message: format!("{what}: exact arithmetic overflowed i128"),
+        },
+        DataError::Torch { message, .. } => DataError::Torch {
+            path: video.to_path_buf(),
+            message,
+        },
+        other => other,
+    }
+}
+
 fn check_protocol(video: &Path, p: &Protocol) -> Result<()> {
     if p.sampler != Sampler::ConstantClipsPerVideo {
         return Err(DataError::Invalid {
@@ -99,7 +118,7 @@ pub fn sample_clips_with(
     check_protocol(video, protocol)?;
     let mut reader = VideoReader::open(video)?;
     let duration = reader.duration()?;
-    let schedule = sampler.clips(duration)?;
+    let schedule = sampler.clips(duration).map_err(|e| on_video(e, video))?;
     // PyTorchVideo loads a clip at aug_index 0 and reuses it for the other crops.
     let firsts: Vec<&ClipInfo> = schedule.iter().filter(|c| c.aug_index == 0).collect();
     let ranges = firsts
@@ -119,7 +138,7 @@ pub fn sample_clips_with(
         if frames.is_empty() {
             return Ok(());
         }
-        let idx = uniform_temporal_subsample(frames.len(), n)?;
+        let idx = uniform_temporal_subsample(frames.len(), n).map_err(|e| on_video(e, video))?;
         let t = frames.to_tensor(&idx, video)?;
         let pts = idx.iter().map(|&k| frames.frames[k as usize].pts).collect();
         picked[i] = Some((t, pts, frames.len()));
@@ -171,11 +190,15 @@ pub fn views_from_samples(sampled: &SampledVideo, protocol: &Protocol) -> Result
     };
     let mut out = Vec::with_capacity(sampled.schedule.len());
     for clip in &sampled.clips {
-        let cthw = thwc_u8_to_cthw_f32(&clip.frames)?;
-        let scaled = transform.clip_stage(&cthw)?;
+        let video = &sampled.info.path;
+        let cthw = thwc_u8_to_cthw_f32(&clip.frames).map_err(|e| on_video(e, video))?;
+        let scaled = transform
+            .clip_stage(&cthw)
+            .map_err(|e| on_video(e, video))?;
         let pathway_frame_indices = match protocol.alpha {
             Some(a) => {
-                let slow = slow_pathway_indices(clip.frame_indices.len() as i64, a)?;
+                let slow = slow_pathway_indices(clip.frame_indices.len() as i64, a)
+                    .map_err(|e| on_video(e, video))?;
                 let slow = slow
                     .iter()
                     .map(|&i| clip.frame_indices[i as usize])
@@ -189,7 +212,9 @@ pub fn views_from_samples(sampled: &SampledVideo, protocol: &Protocol) -> Result
             .iter()
             .filter(|c| c.clip_index == clip.info.clip_index);
         for aug in augs {
-            let pathways = transform.view_stage(&scaled, aug.aug_index)?;
+            let pathways = transform
+                .view_stage(&scaled, aug.aug_index)
+                .map_err(|e| on_video(e, video))?;
             out.push(ViewTensor {
                 view: View {
                     clip_index: aug.clip_index,

@@ -16,9 +16,9 @@ impl Charades {
     /// frames with no action.
     pub fn from_frame_list(frame_list: &Path, prefix: &Path) -> Result<Self> {
         let mut samples = Vec::new();
-        for (id, paths, frame_labels) in read_frame_list(frame_list, prefix)?.videos {
+        for v in read_frame_list(frame_list, prefix)?.videos {
             let mut union = BTreeSet::new();
-            for (line, field) in &frame_labels {
+            for (line, field) in &v.labels {
                 let field = field.replace('"', "");
                 for tok in field.split(',').filter(|t| !t.trim().is_empty()) {
                     let label = tok.trim().parse::<i64>().map_err(|_| {
@@ -32,9 +32,9 @@ impl Charades {
                 }
             }
             samples.push(Sample {
-                id,
+                id: v.id,
                 labels: Labels::Multi(union.into_iter().collect()),
-                source: Source::Frames(paths),
+                source: Source::Frames(v.paths),
             });
         }
         Ok(Self { samples })

@@ -89,7 +89,14 @@ pub(crate) fn join(prefix: &Path, rel: &str) -> PathBuf {
 /// `original_vido_id video_id frame_id path labels`, with a header row. Returns, per video in
 /// order of first appearance, its frame paths and the per-frame label fields (with their lines).
 pub(crate) struct FrameList {
-    pub videos: Vec<(String, Vec<PathBuf>, Vec<(usize, String)>)>,
+    pub videos: Vec<FrameListVideo>,
+}
+
+pub(crate) struct FrameListVideo {
+    pub id: String,
+    pub paths: Vec<PathBuf>,
+    /// (1-based line, the `labels` field) per frame.
+    pub labels: Vec<(usize, String)>,
 }
 
 pub(crate) fn read_frame_list(path: &Path, prefix: &Path) -> Result<FrameList> {
@@ -111,7 +118,7 @@ pub(crate) fn read_frame_list(path: &Path, prefix: &Path) -> Result<FrameList> {
             })
         })
         .collect::<Result<_>>()?;
-    let mut order: Vec<(String, Vec<PathBuf>, Vec<(usize, String)>)> = Vec::new();
+    let mut order: Vec<FrameListVideo> = Vec::new();
     let mut index = std::collections::HashMap::new();
     for (n, line) in &lines[1..] {
         let fields: Vec<&str> = line.split(' ').map(|f| f.trim_matches('"')).collect();
@@ -124,11 +131,15 @@ pub(crate) fn read_frame_list(path: &Path, prefix: &Path) -> Result<FrameList> {
         }
         let video = fields[idx[0]].to_string();
         let i = *index.entry(video.clone()).or_insert_with(|| {
-            order.push((video, Vec::new(), Vec::new()));
+            order.push(FrameListVideo {
+                id: video,
+                paths: Vec::new(),
+                labels: Vec::new(),
+            });
             order.len() - 1
         });
-        order[i].1.push(join(prefix, fields[idx[3]]));
-        order[i].2.push((*n, fields[idx[4]].to_string()));
+        order[i].paths.push(join(prefix, fields[idx[3]]));
+        order[i].labels.push((*n, fields[idx[4]].to_string()));
     }
     Ok(FrameList { videos: order })
 }

@@ -32,7 +32,7 @@ impl Ssv2 {
         let frames: HashMap<String, Vec<std::path::PathBuf>> = read_frame_list(frame_list, prefix)?
             .videos
             .into_iter()
-            .map(|(id, paths, _)| (id, paths))
+            .map(|v| (v.id, v.paths))
             .collect();
         let labels = json(labels_json)?;
         let labels = labels.as_object().ok_or_else(|| DataError::Dataset {
