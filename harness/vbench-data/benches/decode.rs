@@ -48,7 +48,11 @@ fn bench(c: &mut Criterion) {
         let crop = p.crop as i64;
         c.bench_function(&format!("uniform_crop_contiguous_{name}"), |b| {
             // The crop is a view; the model needs it contiguous, which is the real cost.
-            b.iter(|| uniform_crop(black_box(&scaled), crop, 1).expect("crop").contiguous())
+            b.iter(|| {
+                uniform_crop(black_box(&scaled), crop, 1)
+                    .expect("crop")
+                    .contiguous()
+            })
         });
     }
 }

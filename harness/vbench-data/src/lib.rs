@@ -3,6 +3,18 @@
 //!
 //! The CLI's entry points are [`extract_views`] (one video, one protocol → every view, decoded
 //! once) and [`write_views_safetensors`].
+//!
+//! `tests/issue_6_pixel_parity.rs` holds every view bit-identical to PyTorchVideo 0.1.5 + PyAV 18.
+//! What that took, beyond the obvious:
+//! - clip starts are `max(d − c, 0)/n` in 0.1.5, not `/max(n − 1, 1)` (that is the 2022 fix; see
+//!   [`ClipSpacing`]); the clip duration is `Fraction(T·τ/30 as a double)`, not `T·τ/30`;
+//! - a clip stops at the first *output* frame whose pts reaches its end (matters for reordered pts);
+//! - AVI with B-frames: FFmpeg 5.1 leaves reference frames without pts; we fill them as PyAV 18's
+//!   FFmpeg 8 does (the decoded pixels themselves are identical);
+//! - RGB conversion uses the frame's colour matrix and range (BT.709 clips differ by up to 46
+//!   levels otherwise);
+//! - with one spatial crop, `UniformCropVideo` gets `aug_index` 0: the left (top) crop, not the
+//!   centre crop PySlowFast's own Kinetics loader takes.
 
 pub mod datasets;
 pub mod decoder;
