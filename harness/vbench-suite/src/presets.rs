@@ -80,7 +80,10 @@ pub enum Aggregation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Sampler {
-    /// PyTorchVideo `ConstantClipsPerVideoSampler`: clip k of n starts at k·max(d − c, 0)/max(n − 1, 1) s.
+    /// PyTorchVideo 0.1.5's `ConstantClipsPerVideoSampler`, the one the zoo was evaluated with: clip k
+    /// of n starts at k·max(d − c, 0)/n s, with c = Fraction(float(T·τ/30)). Upstream changed the
+    /// spacing to /max(n − 1, 1) in April 2022, after 0.1.5; vbench-data offers that as an option
+    /// (`ClipSpacing::PerGap`) but replays 0.1.5 by default.
     ConstantClipsPerVideo,
     /// AVA: one clip centred on each annotated keyframe (1 Hz), frames 902–1798 at 30 fps.
     AvaKeyframe,
