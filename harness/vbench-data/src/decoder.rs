@@ -13,6 +13,7 @@
 //! Several clips of one video are decoded in a single forward pass ([`VideoReader::decode_ranges`]).
 
 use crate::error::{DataError, Result};
+use crate::ffutil::{rotation, PtsFiller, RgbConverter};
 use crate::rational::{Ratio, Seconds};
 use ff::ffi;
 use ffmpeg_next as ff;
@@ -194,18 +195,9 @@ pub struct VideoReader {
     input: ff::format::context::Input,
     info: VideoInfo,
     decoder: ff::decoder::Video,
-    scaler: Option<(ScalerKey, ff::software::scaling::Context)>,
+    rgb: RgbConverter,
     /// Whether anything has been read since opening (a failed seek to 0 is harmless before that).
     touched: bool,
-}
-
-#[derive(PartialEq, Eq, Clone, Copy)]
-struct ScalerKey {
-    format: ff::format::Pixel,
-    width: u32,
-    height: u32,
-    colorspace: i32,
-    full_range: bool,
 }
 
 impl VideoReader {
@@ -279,7 +271,7 @@ impl VideoReader {
             input,
             info,
             decoder,
-            scaler: None,
+            rgb: RgbConverter::default(),
             touched: false,
         })
     }
@@ -389,6 +381,27 @@ impl VideoReader {
         stop_at_end: bool,
         mut on_complete: impl FnMut(usize, ClipFrames) -> Result<()>,
     ) -> Result<DecodePass> {
+        self.decode_ranges_select(
+            ranges,
+            stop_at_end,
+            |_, n| Ok((0..n).collect()),
+            |i, clip, _| on_complete(i, clip),
+        )
+    }
+
+    /// One forward pass over `ranges` that converts to RGB only the frames `select` keeps.
+    /// `select(range, n)` gets a finished range's frame count and returns positions in its
+    /// pts-sorted frames (repeats allowed); `on_complete(range, frames, n)` gets those frames in
+    /// that order. Frames stay decoded (YUV, reference-counted) until their ranges finish, so a
+    /// clip that keeps 16 of 80 frames pays for 16 colour conversions, not 80; the pixels are
+    /// those of [`decode_ranges`](Self::decode_ranges).
+    pub fn decode_ranges_select(
+        &mut self,
+        ranges: &[PtsRange],
+        stop_at_end: bool,
+        mut select: impl FnMut(usize, usize) -> Result<Vec<usize>>,
+        mut on_complete: impl FnMut(usize, ClipFrames, usize) -> Result<()>,
+    ) -> Result<DecodePass> {
         let first = ranges
             .iter()
             .map(|r| r.start)
@@ -396,63 +409,46 @@ impl VideoReader {
             .unwrap_or(self.info.start_pts);
         let target = (first - SEEK_MARGIN).max(0);
         self.seek(target)?;
-        let mut members: Vec<BTreeMap<i64, Arc<RgbFrame>>> = vec![BTreeMap::new(); ranges.len()];
+        let mut members: Vec<BTreeMap<i64, Arc<ff::frame::Video>>> =
+            vec![BTreeMap::new(); ranges.len()];
         let mut done = vec![false; ranges.len()];
         let mut seen = BTreeSet::new();
-        let mut frame = ff::frame::Video::empty();
-        let mut packet = ff::Packet::empty();
-        let (mut eof, mut eof_sent) = (false, false);
-        let mut filler = PtsFiller::default();
-        let mut ready = VecDeque::new();
-        let take = |m: &mut BTreeMap<i64, Arc<RgbFrame>>| ClipFrames {
-            frames: std::mem::take(m).into_values().collect(),
-        };
-        'outer: loop {
-            if ready.is_empty() && !eof {
-                match packet.read(&mut self.input) {
-                    Ok(()) => {
-                        if packet.stream() == self.info.stream_index {
-                            filler.push(
-                                std::mem::replace(&mut packet, ff::Packet::empty()),
-                                &mut ready,
-                            );
+        // RGB frames already converted for a finished range that a pending one may share.
+        let mut converted: BTreeMap<i64, Arc<RgbFrame>> = BTreeMap::new();
+        let (path, start_pts) = (self.path.clone(), self.info.start_pts);
+        let rgb = &mut self.rgb;
+        let mut finish =
+            |i: usize, m: BTreeMap<i64, Arc<ff::frame::Video>>, done: &[bool]| -> Result<()> {
+                let frames: Vec<(i64, Arc<ff::frame::Video>)> = m.into_iter().collect();
+                let n = frames.len();
+                let keep = if n == 0 { Vec::new() } else { select(i, n)? };
+                let mut out = Vec::with_capacity(keep.len());
+                for k in keep {
+                    let (pts, f) = frames.get(k).ok_or_else(|| DataError::Invalid {
+                        what: path.display().to_string(),
+                        message: format!("frame index {k} out of range 0..{n}"),
+                    })?;
+                    let f = match converted.get(pts) {
+                        Some(c) => c.clone(),
+                        None => {
+                            let c = Arc::new(rgb.convert(f, *pts, &path)?);
+                            converted.insert(*pts, c.clone());
+                            c
                         }
-                    }
-                    Err(ff::Error::Eof) => {
-                        filler.finish(&mut ready);
-                        eof = true;
-                    }
-                    Err(e) => return Err(self.decode_err("reading packets", e)),
+                    };
+                    out.push(f);
                 }
-                continue;
-            }
-            if let Some(p) = ready.pop_front() {
-                self.decoder
-                    .send_packet(&p)
-                    .map_err(|e| self.decode_err("sending a packet", e))?;
-            } else if !eof_sent {
-                eof_sent = true;
-                self.decoder
-                    .send_eof()
-                    .map_err(|e| self.decode_err("flushing", e))?;
-            }
-            loop {
-                match self.decoder.receive_frame(&mut frame) {
-                    Ok(()) => {}
-                    // After the flush a decoder owes frames or EOF; don't spin if it says "again".
-                    Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => {
-                        if eof_sent {
-                            break 'outer;
-                        }
-                        break;
-                    }
-                    Err(ff::Error::Eof) => break 'outer,
-                    Err(e) => return Err(self.decode_err("decoding", e)),
-                }
-                let pts = frame.pts().ok_or_else(|| DataError::MissingTimestamp {
-                    path: self.path.clone(),
-                })?;
-                if pts >= self.info.start_pts {
+                let pending = |p: &i64| ranges.iter().zip(done).any(|(r, &d)| !d && r.contains(*p));
+                converted.retain(|p, _| pending(p));
+                on_complete(i, ClipFrames { frames: out }, n)
+            };
+        pump(
+            &mut self.input,
+            &mut self.decoder,
+            self.info.stream_index,
+            &path,
+            |frame, pts| {
+                if pts >= start_pts {
                     seen.insert(pts);
                 }
                 let mut wanted = Vec::new();
@@ -462,25 +458,25 @@ impl VideoReader {
                     }
                     if stop_at_end && r.end.is_some_and(|e| pts >= e) {
                         done[i] = true;
-                        on_complete(i, take(&mut members[i]))?;
+                        finish(i, std::mem::take(&mut members[i]), &done)?;
                     } else if r.contains(pts) {
                         wanted.push(i);
                     }
                 }
                 if !wanted.is_empty() {
-                    let rgb = Arc::new(self.convert_rgb(&frame, pts)?);
+                    // The decoder wrote a new reference into `frame`; keep it, no copy.
+                    let f = Arc::new(std::mem::replace(frame, ff::frame::Video::empty()));
                     for i in wanted {
-                        members[i].insert(pts, rgb.clone());
+                        members[i].insert(pts, f.clone());
                     }
                 }
-                if stop_at_end && !ranges.is_empty() && done.iter().all(|&d| d) {
-                    break 'outer;
-                }
-            }
-        }
+                Ok(stop_at_end && !ranges.is_empty() && done.iter().all(|&d| d))
+            },
+        )?;
         for i in 0..ranges.len() {
             if !done[i] {
-                on_complete(i, take(&mut members[i]))?;
+                done[i] = true;
+                finish(i, std::mem::take(&mut members[i]), &done)?;
             }
         }
         // Leave the decoder clean for the next pass (the next seek flushes it as well).
@@ -492,6 +488,33 @@ impl VideoReader {
             decoded_pts: seen.into_iter().collect(),
             from_start,
         })
+    }
+
+    /// Decodes from the stream's start: the first `max_frames` frames, or all with `None`,
+    /// converting the first one to RGB. For `vbench check-data`: any damage FFmpeg reports is an
+    /// error naming the file.
+    pub fn probe(&mut self, max_frames: Option<usize>) -> Result<ProbeStats> {
+        self.seek(0)?;
+        let mut stats = ProbeStats::default();
+        let path = self.path.clone();
+        let rgb = &mut self.rgb;
+        pump(
+            &mut self.input,
+            &mut self.decoder,
+            self.info.stream_index,
+            &path,
+            |frame, pts| {
+                if stats.frames == 0 {
+                    let f = rgb.convert(frame, pts, &path)?;
+                    stats.size = (f.width, f.height);
+                }
+                stats.frames += 1;
+                stats.last_pts = Some(stats.last_pts.map_or(pts, |p: i64| p.max(pts)));
+                Ok(max_frames.is_some_and(|m| stats.frames >= m))
+            },
+        )?;
+        self.decoder.flush();
+        Ok(stats)
     }
 
     /// `container.seek(ts, backward=True, any_frame=False, stream=video)` + decoder flush.
@@ -524,158 +547,81 @@ impl VideoReader {
             message: format!("{what}: {e}"),
         }
     }
+}
 
-    /// RGB24 at native size, packed rows. Uses the frame's colourspace and range, as PyAV's
-    /// `reformat` hands them to swscale; the default (BT.601, limited) needs no override.
-    fn convert_rgb(&mut self, frame: &ff::frame::Video, pts: i64) -> Result<RgbFrame> {
-        let (w, h) = (frame.width(), frame.height());
-        // SAFETY: reading two plain fields of a valid decoded frame.
-        let (cs, range) = unsafe {
-            (
-                (*frame.as_ptr()).colorspace as i32,
-                (*frame.as_ptr()).color_range as i32,
-            )
-        };
-        let key = ScalerKey {
-            format: frame.format(),
-            width: w,
-            height: h,
-            colorspace: cs,
-            full_range: range == ffi::AVColorRange::AVCOL_RANGE_JPEG as i32,
-        };
-        let mut scaler = match self.scaler.take() {
-            Some((k, ctx)) if k == key => ctx,
-            _ => {
-                let mut ctx = ff::software::scaling::Context::get(
-                    key.format,
-                    w,
-                    h,
-                    ff::format::Pixel::RGB24,
-                    w,
-                    h,
-                    ff::software::scaling::Flags::BILINEAR,
-                )
-                .map_err(|e| {
-                    self.decode_err(&format!("converting {:?} to rgb24", key.format), e)
-                })?;
-                set_colorspace(&mut ctx, key);
-                ctx
+/// What [`VideoReader::probe`] decoded.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct ProbeStats {
+    pub frames: usize,
+    pub last_pts: Option<i64>,
+    /// The first frame's size.
+    pub size: (u32, u32),
+}
+
+/// The demux → decode loop of one pass (after a seek): every output frame with its pts goes to
+/// `on_frame`, which returns whether to stop. Frames without pts are errors, as in PyTorchVideo.
+fn pump(
+    input: &mut ff::format::context::Input,
+    decoder: &mut ff::decoder::Video,
+    stream_index: usize,
+    path: &Path,
+    mut on_frame: impl FnMut(&mut ff::frame::Video, i64) -> Result<bool>,
+) -> Result<()> {
+    let err = |what: &str, e: ff::Error| DataError::Decode {
+        path: path.to_path_buf(),
+        message: format!("{what}: {e}"),
+    };
+    let mut frame = ff::frame::Video::empty();
+    let mut packet = ff::Packet::empty();
+    let (mut eof, mut eof_sent) = (false, false);
+    let mut filler = PtsFiller::default();
+    let mut ready = VecDeque::new();
+    loop {
+        if ready.is_empty() && !eof {
+            match packet.read(input) {
+                Ok(()) => {
+                    if packet.stream() == stream_index {
+                        filler.push(
+                            std::mem::replace(&mut packet, ff::Packet::empty()),
+                            &mut ready,
+                        );
+                    }
+                }
+                Err(ff::Error::Eof) => {
+                    filler.finish(&mut ready);
+                    eof = true;
+                }
+                Err(e) => return Err(err("reading packets", e)),
             }
-        };
-        let mut out = ff::frame::Video::empty();
-        let ran = scaler.run(frame, &mut out);
-        self.scaler = Some((key, scaler));
-        ran.map_err(|e| DataError::Decode {
-            path: self.path.clone(),
-            message: format!("rgb24 conversion at pts {pts}: {e}"),
-        })?;
-        let data = packed_rows(&out, w as usize * 3, h as usize);
-        Ok(RgbFrame {
-            pts,
-            width: w,
-            height: h,
-            data,
-        })
-    }
-}
-
-/// Copies plane 0 of `frame` without its row padding.
-pub(crate) fn packed_rows(frame: &ff::frame::Video, row: usize, rows: usize) -> Vec<u8> {
-    let (stride, src) = (frame.stride(0), frame.data(0));
-    let mut data = Vec::with_capacity(row * rows);
-    for y in 0..rows {
-        data.extend_from_slice(&src[y * stride..y * stride + row]);
-    }
-    data
-}
-
-/// Gives reference packets the pts FFmpeg 5.1's AVI demuxer leaves unset (with B-frames it sets
-/// pts only on B-frames). PyAV 18's FFmpeg 8 fills them with the classic "a reference frame is
-/// shown when the next one arrives" rule: pts = dts of the next packet without pts, dts +
-/// duration for the last. It treats MPEG-4 N-VOPs as references, which swaps each P-frame's pts
-/// with the N-VOP before it; PyTorchVideo then sorts by those labels. We apply the same rule so
-/// the same frames are chosen (the decoded pixels agree bit for bit). Packets that carry pts
-/// (mp4, mkv, webm) pass through untouched.
-#[derive(Default)]
-struct PtsFiller {
-    queue: VecDeque<ff::Packet>,
-    /// `queue[0]` is a packet without pts, waiting for the next one's dts.
-    pending: bool,
-}
-
-impl PtsFiller {
-    fn push(&mut self, p: ff::Packet, ready: &mut VecDeque<ff::Packet>) {
-        if p.pts().is_none() && p.dts().is_some() {
-            if self.pending {
-                self.queue[0].set_pts(p.dts());
+            continue;
+        }
+        if let Some(p) = ready.pop_front() {
+            decoder
+                .send_packet(&p)
+                .map_err(|e| err("sending a packet", e))?;
+        } else if !eof_sent {
+            eof_sent = true;
+            decoder.send_eof().map_err(|e| err("flushing", e))?;
+        }
+        loop {
+            match decoder.receive_frame(&mut frame) {
+                Ok(()) => {}
+                // After the flush a decoder owes frames or EOF; don't spin if it says "again".
+                Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => {
+                    if eof_sent {
+                        return Ok(());
+                    }
+                    break;
+                }
+                Err(ff::Error::Eof) => return Ok(()),
+                Err(e) => return Err(err("decoding", e)),
             }
-            ready.extend(self.queue.drain(..));
-            self.queue.push_back(p);
-            self.pending = true;
-        } else if self.pending {
-            self.queue.push_back(p);
-        } else {
-            ready.push_back(p);
+            let pts = frame.pts().ok_or_else(|| DataError::MissingTimestamp {
+                path: path.to_path_buf(),
+            })?;
+            if on_frame(&mut frame, pts)? {
+                return Ok(());
+            }
         }
     }
-
-    fn finish(&mut self, ready: &mut VecDeque<ff::Packet>) {
-        if self.pending {
-            let last = &mut self.queue[0];
-            let pts = last.dts().map(|d| d + last.duration().max(1));
-            last.set_pts(pts);
-            self.pending = false;
-        }
-        ready.extend(self.queue.drain(..));
-    }
-}
-
-/// Points swscale at the frame's YUV matrix and range when they differ from its defaults
-/// (BT.601, and the range the pixel format implies), as FFmpeg's scale filter and PyAV do.
-fn set_colorspace(ctx: &mut ff::software::scaling::Context, key: ScalerKey) {
-    use std::os::raw::c_int;
-    // SAFETY: the context is valid; the getters write into our locals and the coefficient
-    // table returned by sws_getCoefficients is static.
-    unsafe {
-        let c = ctx.as_mut_ptr();
-        let (mut inv, mut table): (*mut c_int, *mut c_int) =
-            (std::ptr::null_mut(), std::ptr::null_mut());
-        let (mut src_range, mut dst_range, mut bri, mut con, mut sat) = (0, 0, 0, 0, 0);
-        if ffi::sws_getColorspaceDetails(
-            c,
-            &mut inv,
-            &mut src_range,
-            &mut table,
-            &mut dst_range,
-            &mut bri,
-            &mut con,
-            &mut sat,
-        ) < 0
-        {
-            return; // not a YUV source: nothing to set
-        }
-        let want = ffi::sws_getCoefficients(key.colorspace);
-        let want_range = (src_range != 0 || key.full_range) as c_int;
-        let same = !inv.is_null() && (0..4).all(|i| *inv.add(i) == *want.add(i));
-        if !same || want_range != src_range {
-            ffi::sws_setColorspaceDetails(c, want, want_range, table, dst_range, bri, con, sat);
-        }
-    }
-}
-
-fn rotation(stream: &ff::format::stream::Stream) -> f64 {
-    for sd in stream.side_data() {
-        if sd.kind() == ff::codec::packet::side_data::Type::DisplayMatrix && sd.data().len() >= 36 {
-            let m: Vec<i32> = sd
-                .data()
-                .chunks_exact(4)
-                .take(9)
-                .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-                .collect();
-            // SAFETY: `m` holds the 9 int32 entries av_display_rotation_get reads.
-            let r = unsafe { ffi::av_display_rotation_get(m.as_ptr()) };
-            return if r.is_nan() { 0.0 } else { r + 0.0 };
-        }
-    }
-    0.0
 }

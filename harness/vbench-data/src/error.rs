@@ -73,3 +73,28 @@ impl DataError {
         }
     }
 }
+
+impl DataError {
+    /// A stable snake_case name for the variant (JSON reports, counts by cause).
+    pub fn code(&self) -> &'static str {
+        match self {
+            DataError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                "not_found"
+            }
+            DataError::Io { .. } => "io",
+            DataError::Open { .. } => "open",
+            DataError::EmptyFile { .. } => "empty_file",
+            DataError::NoVideoStream { .. } => "no_video_stream",
+            DataError::Decode { .. } => "decode",
+            DataError::MissingTimestamp { .. } => "missing_timestamp",
+            DataError::UnknownDuration { .. } => "unknown_duration",
+            DataError::EmptyClip { .. } => "empty_clip",
+            DataError::Frames { .. } => "frames",
+            DataError::Parse { .. } => "parse",
+            DataError::Dataset { .. } => "dataset",
+            DataError::Invalid { .. } => "invalid",
+            DataError::Overflow { .. } => "overflow",
+            DataError::Torch { .. } => "torch",
+        }
+    }
+}

@@ -2,7 +2,9 @@
 //! sampling, the PySlowFast test transforms on tch tensors, and dataset manifests.
 //!
 //! The CLI's entry points are [`extract_views`] (one video, one protocol → every view, decoded
-//! once) and [`write_views_safetensors`].
+//! once), [`extract_sample_views`] (any dataset sample: video or frame folder), [`ViewLoader`]
+//! (a bounded, ordered pool of decoder threads for the evaluation loop),
+//! [`check::check_manifest`] (`vbench check-data`) and [`write_views_safetensors`].
 //!
 //! `tests/issue_6_pixel_parity.rs` holds every view bit-identical to PyTorchVideo 0.1.5 + PyAV 18.
 //! What that took, beyond the obvious:
@@ -16,17 +18,23 @@
 //! - with one spatial crop, `UniformCropVideo` gets `aug_index` 0: the left (top) crop, not the
 //!   centre crop PySlowFast's own Kinetics loader takes.
 
+pub mod check;
 pub mod datasets;
 pub mod decoder;
 pub mod error;
+mod ffutil;
+pub mod frame_views;
 pub mod frames;
+pub mod loader;
 pub mod rational;
 pub mod sampler;
 pub mod transforms;
 pub mod views;
 
-pub use decoder::{ClipFrames, DecodePass, PtsRange, RgbFrame, VideoInfo, VideoReader};
+pub use decoder::{ClipFrames, DecodePass, ProbeStats, PtsRange, RgbFrame, VideoInfo, VideoReader};
 pub use error::{DataError, Result};
+pub use frame_views::{extract_frame_views, sample_frame_clips, FrameSampling};
+pub use loader::{extract_sample_views, LoadedSample, LoaderOptions, ViewLoader};
 pub use rational::{Ratio, Seconds};
 pub use sampler::{
     uniform_temporal_subsample, ClipInfo, ClipSpacing, ConstantClipsPerVideoSampler,

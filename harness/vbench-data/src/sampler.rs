@@ -92,6 +92,24 @@ impl ConstantClipsPerVideoSampler {
         let max_start = video_duration
             .checked_sub(self.clip_duration)?
             .max(Ratio::ZERO);
+        self.clips_from_max_start(max_start)
+    }
+
+    /// [`clips`](Self::clips) for a duration PyTorchVideo holds as a Python float (`FrameVideo`:
+    /// `len(frames) / fps`): `float - Fraction` is a float subtraction there, and only its result
+    /// becomes a Fraction.
+    pub fn clips_float_duration(&self, video_duration: f64) -> Result<Vec<ClipInfo>> {
+        let free = video_duration - self.clip_duration.to_f64();
+        let max_start = if free > 0.0 {
+            Ratio::from_f64(free)?
+        } else {
+            Ratio::ZERO
+        };
+        self.clips_from_max_start(max_start)
+    }
+
+    /// The sampler loop given `max_possible_clip_start`.
+    fn clips_from_max_start(&self, max_start: Ratio) -> Result<Vec<ClipInfo>> {
         let parts = match self.spacing {
             ClipSpacing::PerClip => self.clips_per_video,
             ClipSpacing::PerGap => self.clips_per_video.saturating_sub(1).max(1),

@@ -163,6 +163,37 @@ pub fn slow_pathway_indices(t_fast: i64, alpha: u32) -> Result<Vec<i64>> {
     Vec::<i64>::try_from(&idx).map_err(torch)
 }
 
+/// `normalize(div255(v))` for every byte value `v` and channel, computed by the same libtorch
+/// kernels on a `[3, 1, 1, 256]` tensor (elementwise IEEE operations give the same bits at any
+/// size), cached per (mean, std).
+pub fn normalize_table(mean: [f32; 3], std: [f32; 3]) -> Result<[[f32; 256]; 3]> {
+    type Key = ([u32; 3], [u32; 3]);
+    static CACHE: std::sync::Mutex<Vec<(Key, [[f32; 256]; 3])>> = std::sync::Mutex::new(Vec::new());
+    let key = (mean.map(f32::to_bits), std.map(f32::to_bits));
+    if let Some(t) = CACHE
+        .lock()
+        .ok()
+        .and_then(|c| c.iter().find(|(k, _)| *k == key).map(|(_, t)| *t))
+    {
+        return Ok(t);
+    }
+    let v = Tensor::arange(256, (Kind::Float, tch::Device::Cpu))
+        .f_view([1, 1, 1, 256])
+        .and_then(|v| v.f_expand([3, 1, 1, 256], false))
+        .and_then(|v| v.f_contiguous())
+        .map_err(torch)?;
+    let y = normalize(&div255(&v)?, mean, std)?;
+    let flat = Vec::<f32>::try_from(y.flatten(0, -1)).map_err(torch)?;
+    let mut t = [[0f32; 256]; 3];
+    for (c, row) in t.iter_mut().enumerate() {
+        row.copy_from_slice(&flat[c * 256..(c + 1) * 256]);
+    }
+    if let Ok(mut c) = CACHE.lock() {
+        c.push((key, t));
+    }
+    Ok(t)
+}
+
 /// The test transform of one protocol.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TestTransform {
@@ -194,6 +225,38 @@ impl TestTransform {
         let x = uniform_temporal_subsample(clip, self.frames)?;
         let x = normalize(&div255(&x)?, self.mean, self.std)?;
         short_side_scale(&x, self.short_side)
+    }
+
+    /// [`clip_stage`](Self::clip_stage) from the `[T, H, W, 3]` uint8 frames, faster and with
+    /// the same bits: when the clip already has `frames` frames the subsample is the identity
+    /// and is skipped; /255 → Normalize is a per-(channel, byte) function, applied through a
+    /// 768-entry table that libtorch's own kernels computed ([`normalize_table`]); the result
+    /// keeps the strides `thwc_u8_to_cthw_f32` gives, so `upsample_bilinear2d` sees the same
+    /// layout.
+    pub fn clip_stage_u8(&self, thwc: &Tensor) -> Result<Tensor> {
+        let s = thwc.size();
+        if s.len() != 4 || s[3] != 3 || s[0] as usize != self.frames || thwc.kind() != Kind::Uint8 {
+            return self.clip_stage(&thwc_u8_to_cthw_f32(thwc)?);
+        }
+        let table = normalize_table(self.mean, self.std)?;
+        let src = thwc.f_contiguous().map_err(torch)?;
+        let n = s.iter().product::<i64>() as usize;
+        let mut out = Tensor::f_empty(&s[..], (Kind::Float, tch::Device::Cpu)).map_err(torch)?;
+        // SAFETY: both tensors are contiguous CPU tensors of `n` elements of the stated kinds;
+        // `out` is freshly allocated and not aliased.
+        let (inp, dst) = unsafe {
+            (
+                std::slice::from_raw_parts(src.data_ptr() as *const u8, n),
+                std::slice::from_raw_parts_mut(out.data_ptr() as *mut f32, n),
+            )
+        };
+        for (d, px) in dst.chunks_exact_mut(3).zip(inp.chunks_exact(3)) {
+            d[0] = table[0][px[0] as usize];
+            d[1] = table[1][px[1] as usize];
+            d[2] = table[2][px[2] as usize];
+        }
+        out = out.f_permute([3, 0, 1, 2]).map_err(torch)?;
+        short_side_scale(&out, self.short_side)
     }
 
     /// Steps per view: crop at `spatial_idx`, BGR if the model wants it, pack the pathways.
@@ -265,6 +328,37 @@ mod tests {
             Vec::<f32>::try_from(y.flatten(0, -1)).unwrap(),
             vec![3.0, 2.0, 1.0]
         );
+    }
+
+    #[test]
+    fn u8_clip_stage_has_the_same_bits() {
+        let t = TestTransform {
+            frames: 6,
+            mean: [0.45, 0.4, 0.5],
+            std: [0.225, 0.2, 0.3],
+            short_side: 40,
+            crop: 40,
+            bgr: false,
+            alpha: None,
+        };
+        // Every byte value in every channel, in a non-square frame that needs resizing.
+        let clip = Tensor::randint(256, [6, 48, 90, 3], (Kind::Uint8, tch::Device::Cpu));
+        let slow = t.clip_stage(&thwc_u8_to_cthw_f32(&clip).unwrap()).unwrap();
+        let fast = t.clip_stage_u8(&clip).unwrap();
+        assert_eq!(slow.size(), fast.size());
+        assert_eq!(slow.stride(), fast.stride());
+        assert!(slow.equal(&fast));
+        let all = Tensor::arange(256, (Kind::Uint8, tch::Device::Cpu))
+            .view([1, 16, 16, 1])
+            .expand([6, 16, 16, 3], false)
+            .contiguous();
+        let t16 = TestTransform {
+            short_side: 16,
+            crop: 16,
+            ..t
+        };
+        let a = t16.clip_stage(&thwc_u8_to_cthw_f32(&all).unwrap()).unwrap();
+        assert!(a.equal(&t16.clip_stage_u8(&all).unwrap()));
     }
 
     #[test]

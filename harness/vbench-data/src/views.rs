@@ -8,7 +8,7 @@ use crate::decoder::{PtsRange, VideoInfo, VideoReader};
 use crate::error::{DataError, Result};
 use crate::rational::{Ratio, Seconds};
 use crate::sampler::{uniform_temporal_subsample, ClipInfo, ConstantClipsPerVideoSampler};
-use crate::transforms::{slow_pathway_indices, thwc_u8_to_cthw_f32, TestTransform};
+use crate::transforms::{slow_pathway_indices, TestTransform};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use tch::Tensor;
@@ -134,16 +134,23 @@ pub fn sample_clips_with(
     let selective = reader.selective();
     let mut picked: Vec<Option<(Tensor, Vec<i64>, usize)>> =
         (0..ranges.len()).map(|_| None).collect();
-    let pass = reader.decode_ranges_with(&ranges, selective, |i, frames| {
-        if frames.is_empty() {
-            return Ok(());
-        }
-        let idx = uniform_temporal_subsample(frames.len(), n).map_err(|e| on_video(e, video))?;
-        let t = frames.to_tensor(&idx, video)?;
-        let pts = idx.iter().map(|&k| frames.frames[k as usize].pts).collect();
-        picked[i] = Some((t, pts, frames.len()));
-        Ok(())
-    })?;
+    // Only the frames `uniform_temporal_subsample` keeps are converted to RGB.
+    let pass = reader.decode_ranges_select(
+        &ranges,
+        selective,
+        |_, len| {
+            let idx = uniform_temporal_subsample(len, n).map_err(|e| on_video(e, video))?;
+            Ok(idx.into_iter().map(|i| i as usize).collect())
+        },
+        |i, frames, len| {
+            if frames.is_empty() {
+                return Ok(());
+            }
+            let t = frames.all_to_tensor(video)?;
+            picked[i] = Some((t, frames.pts(), len));
+            Ok(())
+        },
+    )?;
     let info = reader.info().clone();
     let mut clips = Vec::with_capacity(firsts.len());
     for (c, p) in firsts.iter().zip(picked) {
@@ -191,9 +198,8 @@ pub fn views_from_samples(sampled: &SampledVideo, protocol: &Protocol) -> Result
     let mut out = Vec::with_capacity(sampled.schedule.len());
     for clip in &sampled.clips {
         let video = &sampled.info.path;
-        let cthw = thwc_u8_to_cthw_f32(&clip.frames).map_err(|e| on_video(e, video))?;
         let scaled = transform
-            .clip_stage(&cthw)
+            .clip_stage_u8(&clip.frames)
             .map_err(|e| on_video(e, video))?;
         let pathway_frame_indices = match protocol.alpha {
             Some(a) => {

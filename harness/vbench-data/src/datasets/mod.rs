@@ -5,12 +5,14 @@
 mod ava;
 mod charades;
 mod kinetics;
+mod layout;
 mod splits;
 mod ssv2;
 
 pub use ava::{read_ava_label_map, Ava, AvaBox};
 pub use charades::Charades;
 pub use kinetics::{read_class_names, Kinetics};
+pub use layout::{expected_layout, load_manifest, manifest_hash, Manifest};
 pub use splits::{Hmdb51, HmdbSplit, Ucf101};
 pub use ssv2::Ssv2;
 

@@ -1,0 +1,151 @@
+//! `vbench check-data --suite S --data-root D`: is the suite's dataset complete, decodable and
+//! labelled within range, and which list is it (its manifest sha256)? Exit 0 when every listed
+//! sample is readable, 1 when any is missing, unreadable, corrupt or mislabelled (each one named),
+//! 2 when the data root has no list in the expected layout.
+
+use anyhow::{bail, Context, Result};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use vbench_data::check::{check_manifest, CheckOptions, DatasetCheck};
+use vbench_data::datasets::load_manifest;
+use vbench_eval::evaluate::kinetics400_classes;
+use vbench_suite::{load_suite, Dataset, Plan};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A built-in suite (k400, ssv2, charades, ava, mobile) or a path to a suite .toml.
+    #[arg(long)]
+    suite: String,
+    /// The dataset root, laid out as the README's "Datasets" section says.
+    #[arg(long)]
+    data_root: PathBuf,
+    /// table or json.
+    #[arg(long, default_value = "table")]
+    format: String,
+    /// Decode every frame (default: open, probe and decode the first --probe-frames).
+    #[arg(long)]
+    deep: bool,
+    /// Frames (or JPEGs) decoded per video without --deep.
+    #[arg(long, default_value_t = 8)]
+    probe_frames: usize,
+    /// Videos checked at once.
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+}
+
+/// The longest clip any entry samples (SSv2 takes the whole video: none).
+fn longest_clip(plan: &Plan) -> Option<f64> {
+    if plan.suite.dataset == Dataset::Ssv2 {
+        return None;
+    }
+    plan.entries
+        .iter()
+        .map(|e| {
+            let (n, d) = e.protocol.clip_duration();
+            n as f64 / d.max(1) as f64
+        })
+        .reduce(f64::max)
+}
+
+pub fn exec(args: Args) -> Result<ExitCode> {
+    if !matches!(args.format.as_str(), "table" | "json") {
+        bail!("--format {}: expected table or json", args.format);
+    }
+    let plan = load_suite(&args.suite)?;
+    let dataset = plan.suite.dataset;
+    let classes = (dataset == Dataset::Kinetics400).then(kinetics400_classes);
+    let manifest = load_manifest(dataset, &args.data_root, classes.as_deref())
+        .with_context(|| format!("suite {}: reading the dataset list", plan.suite.name))?;
+    let opts = CheckOptions {
+        deep: args.deep,
+        probe_frames: args.probe_frames,
+        // A label must fit every entry of the suite.
+        num_classes: plan.entries.iter().map(|e| e.protocol.num_classes).min(),
+        clip_seconds: longest_clip(&plan),
+        workers: args.workers,
+    };
+    let tty = std::io::stderr().is_terminal();
+    let progress = |done: usize, total: usize| {
+        if tty && (done == total || done % 25 == 0) {
+            eprint!("\rchecked {done}/{total}");
+            if done == total {
+                eprintln!();
+            }
+        }
+    };
+    let report = check_manifest(&manifest, &opts, &progress);
+    let mut out = std::io::stdout().lock();
+    if args.format == "json" {
+        let doc = serde_json::json!({
+            "suite": plan.suite.name,
+            "passed": report.passed(),
+            "datasets": [&report],
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+    } else {
+        print_table(&mut out, &plan.suite.name, &report)?;
+    }
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn print_table(out: &mut impl Write, suite: &str, r: &DatasetCheck) -> Result<()> {
+    writeln!(
+        out,
+        "suite {suite}: {} at {} ({}, {} check, JPEG decoder {})",
+        r.dataset,
+        r.root.display(),
+        r.manifest,
+        if r.deep { "deep" } else { "shallow" },
+        r.jpeg_decoder
+    )?;
+    writeln!(out, "manifest sha256  {}", r.manifest_sha256)?;
+    let counts = [
+        ("listed", r.listed),
+        ("found", r.found),
+        ("readable", r.readable),
+        ("missing", r.missing),
+        ("unreadable", r.unreadable),
+        ("corrupt", r.corrupt),
+        ("labels out of range", r.labels_out_of_range),
+        ("unlabelled", r.unlabelled),
+        ("shorter than a clip", r.shorter_than_clip),
+    ];
+    for (name, n) in counts {
+        writeln!(out, "  {name:<20} {n:>8}")?;
+    }
+    if !r.problems.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{:<19} {:>6}  {:<24} message", "kind", "#", "id")?;
+        for p in &r.problems {
+            let id = if p.samples > 1 {
+                format!("{} (+{} keyframes)", p.id, p.samples - 1)
+            } else {
+                p.id.clone()
+            };
+            writeln!(
+                out,
+                "{:<19} {:>6}  {:<24} {}",
+                p.kind.as_str(),
+                p.position,
+                id,
+                p.message
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "\n{} ({:.1} s)",
+        if r.passed() {
+            "PASSED: every listed sample is readable"
+        } else {
+            "FAILED: some samples are missing, unreadable, corrupt or mislabelled"
+        },
+        r.wall_s
+    )?;
+    Ok(())
+}

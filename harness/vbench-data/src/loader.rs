@@ -1,0 +1,229 @@
+//! Decoding that overlaps inference: a pool of worker threads turns samples into their views
+//! (decode + sample + transform) and hands them over **in list order** through a bounded window,
+//! so the consumer (the evaluation loop, running the model) never waits for a video that a
+//! worker could have prepared, and memory stays at `capacity` videos of views.
+//!
+//! ```no_run
+//! # use vbench_data::loader::{ViewLoader, LoaderOptions};
+//! # fn demo(samples: Vec<vbench_data::datasets::Sample>, protocol: vbench_suite::Protocol) {
+//! let jobs = samples.into_iter().enumerate().collect();
+//! let loader = ViewLoader::spawn(jobs, vbench_suite::Dataset::Kinetics400, protocol,
+//!     LoaderOptions::default());
+//! for video in loader {
+//!     match video.views {
+//!         Ok(views) => { /* batch views[..].pathways into the model */ }
+//!         Err(e) => eprintln!("{}: {e}", video.id),
+//!     }
+//! }
+//! # }
+//! ```
+
+use crate::datasets::{Sample, Source};
+use crate::error::{DataError, Result};
+use crate::frame_views::{extract_frame_views, FrameSampling};
+use crate::views::{extract_views, ViewTensor};
+use std::collections::BTreeMap;
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Instant;
+use vbench_suite::{Dataset, Protocol};
+
+/// Every view of one sample, whatever its source: a video file (PyTorchVideo's
+/// `LabeledVideoDataset` path) or a frame list (the dataset's `FrameVideo` sampling).
+pub fn extract_sample_views(
+    sample: &Sample,
+    dataset: Dataset,
+    protocol: &Protocol,
+) -> Result<Vec<ViewTensor>> {
+    match &sample.source {
+        Source::Video(p) => extract_views(p, protocol),
+        Source::Frames(frames) => {
+            let sampling =
+                FrameSampling::for_dataset(dataset).ok_or_else(|| DataError::Invalid {
+                    what: sample.id.clone(),
+                    message: format!("{dataset:?} lists frames, but has no frame sampling"),
+                })?;
+            extract_frame_views(frames, protocol, sampling)
+        }
+        Source::Keyframe { frames_dir, .. } => Err(DataError::Dataset {
+            path: frames_dir.clone(),
+            message: "AVA keyframes need the detector's clip sampler, which is not built yet"
+                .into(),
+        }),
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct LoaderOptions {
+    /// Decoder threads (videos decoded at once).
+    pub workers: usize,
+    /// Videos decoded ahead of the consumer, at most (delivered or not).
+    pub capacity: usize,
+    /// libtorch intra-op threads inside each worker (resizing); `None` leaves the default.
+    /// One per worker avoids oversubscribing cores that inference also uses.
+    pub intra_op_threads: Option<i32>,
+}
+
+impl Default for LoaderOptions {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            capacity: 4,
+            intra_op_threads: Some(1),
+        }
+    }
+}
+
+/// One sample's views, or why it has none.
+#[derive(Debug)]
+pub struct LoadedSample {
+    /// The position given with the job (the sample's place in the dataset list).
+    pub position: usize,
+    pub id: String,
+    pub views: Result<Vec<ViewTensor>>,
+    /// Seconds a worker spent on it.
+    pub decode_s: f64,
+}
+
+#[derive(Default)]
+struct Window {
+    /// Next job index a worker may take.
+    next_job: usize,
+    /// Jobs delivered to the consumer so far.
+    delivered: usize,
+    stop: bool,
+}
+
+struct Shared {
+    window: Mutex<Window>,
+    moved: Condvar,
+}
+
+/// The bounded, ordered decode pool. Iterate it to get [`LoadedSample`]s in job order; dropping
+/// it stops the workers after their current video.
+pub struct ViewLoader {
+    rx: Option<Receiver<(usize, LoadedSample)>>,
+    early: BTreeMap<usize, LoadedSample>,
+    next: usize,
+    total: usize,
+    shared: Arc<Shared>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl ViewLoader {
+    /// Starts the workers on `jobs` (`(position, sample)`, delivered in this order).
+    pub fn spawn(
+        jobs: Vec<(usize, Sample)>,
+        dataset: Dataset,
+        protocol: Protocol,
+        opts: LoaderOptions,
+    ) -> Self {
+        let total = jobs.len();
+        let jobs = Arc::new(jobs);
+        let protocol = Arc::new(protocol);
+        let shared = Arc::new(Shared {
+            window: Mutex::new(Window::default()),
+            moved: Condvar::new(),
+        });
+        let capacity = opts.capacity.max(1);
+        let (tx, rx) = channel();
+        let handles = (0..opts.workers.max(1).min(total.max(1)))
+            .map(|_| {
+                let (jobs, protocol, shared, tx) =
+                    (jobs.clone(), protocol.clone(), shared.clone(), tx.clone());
+                let threads = opts.intra_op_threads;
+                std::thread::spawn(move || {
+                    if let Some(n) = threads {
+                        // Per thread: OpenMP's thread count is a per-thread setting.
+                        tch::set_num_threads(n.max(1));
+                    }
+                    while let Some(i) = take_job(&shared, total, capacity) {
+                        let (position, sample) = &jobs[i];
+                        let clock = Instant::now();
+                        let views = extract_sample_views(sample, dataset, &protocol);
+                        let item = LoadedSample {
+                            position: *position,
+                            id: sample.id.clone(),
+                            views,
+                            decode_s: clock.elapsed().as_secs_f64(),
+                        };
+                        if tx.send((i, item)).is_err() {
+                            break;
+                        }
+                    }
+                })
+            })
+            .collect();
+        ViewLoader {
+            rx: Some(rx),
+            early: BTreeMap::new(),
+            next: 0,
+            total,
+            shared,
+            handles,
+        }
+    }
+
+    /// Jobs not yet delivered.
+    pub fn remaining(&self) -> usize {
+        self.total - self.next
+    }
+}
+
+/// The next job index, waiting while the window of `capacity` undelivered jobs is full.
+fn take_job(shared: &Shared, total: usize, capacity: usize) -> Option<usize> {
+    let mut w = shared.window.lock().ok()?;
+    loop {
+        if w.stop || w.next_job >= total {
+            return None;
+        }
+        if w.next_job < w.delivered + capacity {
+            w.next_job += 1;
+            return Some(w.next_job - 1);
+        }
+        w = shared.moved.wait(w).ok()?;
+    }
+}
+
+impl Iterator for ViewLoader {
+    type Item = LoadedSample;
+
+    fn next(&mut self) -> Option<LoadedSample> {
+        if self.next >= self.total {
+            return None;
+        }
+        let item = loop {
+            if let Some(item) = self.early.remove(&self.next) {
+                break item;
+            }
+            match self.rx.as_ref()?.recv() {
+                Ok((i, item)) if i == self.next => break item,
+                Ok((i, item)) => {
+                    self.early.insert(i, item);
+                }
+                // Every worker is gone (one panicked): nothing more will come.
+                Err(_) => return None,
+            }
+        };
+        self.next += 1;
+        if let Ok(mut w) = self.shared.window.lock() {
+            w.delivered = self.next;
+        }
+        self.shared.moved.notify_all();
+        Some(item)
+    }
+}
+
+impl Drop for ViewLoader {
+    fn drop(&mut self) {
+        if let Ok(mut w) = self.shared.window.lock() {
+            w.stop = true;
+        }
+        self.shared.moved.notify_all();
+        self.rx = None;
+        for h in self.handles.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
