@@ -1,5 +1,6 @@
 //! One file per subcommand: clap `Args` + `exec()`.
 
+pub mod check_data;
 pub mod compare;
 pub mod fetch;
 pub mod gate;
