@@ -63,7 +63,12 @@ impl SqueezeExcitation {
         })
     }
 
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    /// The two 1×1×1 convs (`block.0`, `block.2`), for the deployment form's linear layers.
+    pub fn convs(&self) -> (&Conv3d, &Conv3d) {
+        (&self.conv1, &self.conv2)
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let s = self.mean.forward_mean(x)?;
         let s = self.gate.forward(
             &self

@@ -8,15 +8,18 @@ use crate::checkpoint::CheckpointError;
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     /// An architecture the registry knows but this crate does not build yet.
-    #[error(
-        "{arch}: not implemented in vbench-models (MViT, detectors and efficient X3D come later)"
-    )]
+    #[error("{arch}: not implemented in vbench-models")]
     NotImplemented { arch: Arch },
 
     /// The input does not fit the model (wrong variant, rank, channels, or a clip too short for a
     /// fixed-size pool).
     #[error("{arch}: bad input: {reason}")]
     BadInput { arch: Arch, reason: String },
+
+    /// Person boxes RoIAlign cannot use (not `[K, 5]`, not finite, a batch index that names no
+    /// clip, a box needing an absurd sampling grid).
+    #[error("bad boxes: {reason}")]
+    BadBoxes { reason: String },
 
     /// A builder was given parameters PyTorchVideo would reject too.
     #[error("{builder}: bad configuration: {reason}")]
@@ -42,7 +45,7 @@ pub enum ModelError {
 }
 
 impl ModelError {
-    pub(crate) fn torch(path: &str) -> impl FnOnce(tch::TchError) -> ModelError + '_ {
+    pub(crate) fn torch(path: &str) -> impl Fn(tch::TchError) -> ModelError + '_ {
         move |source| ModelError::Torch {
             path: path.to_string(),
             source,

@@ -28,6 +28,16 @@ pub enum OpKind {
     Add,
     /// Squeeze-excitation rescale; `input_shape` is the feature map's.
     Mul,
+    /// `nn.LayerNorm` over the last dim (MViT); `weight_shape` is `[C]`.
+    LayerNorm,
+    /// `a @ b` (MViT attention: `q @ kᵀ` and `attn @ v`): `input_shape` is `a`'s, `weight_shape`
+    /// is `b`'s (an activation, not a parameter), so fvcore's `prod(a) · b[-1]` can be applied.
+    Matmul,
+    /// `nn.GELU` (exact, erf-based).
+    Gelu,
+    /// torchvision `roi_align` (AVA heads): `input_shape` is the feature map `[B, C, H, W]`,
+    /// `output_shape` is `[K, C, PH, PW]` for K boxes. fvcore has no handle for it.
+    RoiAlign,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -38,7 +48,9 @@ pub struct OpRecord {
     pub op: OpKind,
     pub input_shape: Vec<i64>,
     pub output_shape: Vec<i64>,
-    /// Conv: `[out, in/groups, kt, kh, kw]`; linear: `[out, in]`; BN: `[C]`.
+    /// Conv: `[out, in/groups, kt, kh, kw]` (`[out, in/groups, kh, kw]` for the 2D convs of the
+    /// efficient-X3D deployment form); linear: `[out, in]`; BN / LayerNorm: `[C]`; matmul: the
+    /// right operand's shape.
     pub weight_shape: Option<Vec<i64>>,
     /// Conv groups; 1 for everything else.
     pub groups: i64,

@@ -15,7 +15,7 @@ pub(crate) fn prefix(p: &nn::Path) -> String {
 }
 
 /// A trainable parameter (counted by `param_count`, like `nn.Parameter`).
-fn param(p: &nn::Path, name: &str, dims: &[i64], value: f64) -> Result<Tensor> {
+pub(crate) fn param(p: &nn::Path, name: &str, dims: &[i64], value: f64) -> Result<Tensor> {
     reject_duplicate(p, name)?;
     let init = nn::Init::Const(value);
     p.f_var(name, dims, init)
@@ -39,7 +39,7 @@ fn reject_duplicate(p: &nn::Path, name: &str) -> Result<()> {
     }
 }
 
-fn record(
+pub(crate) fn record(
     path: &str,
     op: OpKind,
     input: &Tensor,
@@ -141,17 +141,8 @@ impl Conv3d {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let y = self.forward_unrecorded(x)?;
         let o = &self.opts;
-        let y = x
-            .f_conv3d(
-                &self.weight,
-                self.bias.as_ref(),
-                o.stride,
-                o.padding,
-                o.dilation,
-                o.groups,
-            )
-            .map_err(ModelError::torch(&self.path))?;
         record(
             &self.path,
             OpKind::Conv,
@@ -163,10 +154,98 @@ impl Conv3d {
         Ok(y)
     }
 
+    /// The convolution alone; for callers that record it with shapes of their own.
+    pub fn forward_unrecorded(&self, x: &Tensor) -> Result<Tensor> {
+        let o = &self.opts;
+        x.f_conv3d(
+            &self.weight,
+            self.bias.as_ref(),
+            o.stride,
+            o.padding,
+            o.dilation,
+            o.groups,
+        )
+        .map_err(ModelError::torch(&self.path))
+    }
+
     /// The weight's dtype and device: what inputs are cast to.
     pub fn weight(&self) -> &Tensor {
         &self.weight
     }
+
+    pub fn bias(&self) -> Option<&Tensor> {
+        self.bias.as_ref()
+    }
+
+    pub fn opts(&self) -> &ConvOpts {
+        &self.opts
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+/// `nn.Conv2d` over derived weights (the efficient-X3D deployment form): no var-store entry.
+#[derive(Debug)]
+pub(crate) struct Conv2d {
+    pub path: String,
+    pub weight: Tensor,
+    pub bias: Option<Tensor>,
+    pub stride: [i64; 2],
+    pub padding: [i64; 2],
+    pub groups: i64,
+}
+
+impl Conv2d {
+    /// The convolution alone; the caller records it (with shapes that keep clips in dim 0).
+    pub fn forward_unrecorded(&self, x: &Tensor) -> Result<Tensor> {
+        x.f_conv2d(
+            &self.weight,
+            self.bias.as_ref(),
+            self.stride,
+            self.padding,
+            [1, 1],
+            self.groups,
+        )
+        .map_err(ModelError::torch(&self.path))
+    }
+}
+
+/// `nn.LayerNorm(C)` over the last dim.
+#[derive(Debug)]
+pub(crate) struct LayerNorm {
+    path: String,
+    weight: Tensor,
+    bias: Tensor,
+    eps: f64,
+}
+
+impl LayerNorm {
+    pub fn new(p: &nn::Path, channels: i64, eps: f64) -> Result<Self> {
+        Ok(LayerNorm {
+            path: prefix(p),
+            weight: param(p, "weight", &[channels], 1.0)?,
+            bias: param(p, "bias", &[channels], 0.0)?,
+            eps,
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let c = self.weight.size();
+        let y = x
+            .f_layer_norm(&c, Some(&self.weight), Some(&self.bias), self.eps, true)
+            .map_err(ModelError::torch(&self.path))?;
+        record(&self.path, OpKind::LayerNorm, x, &y, Some(&self.weight), 1);
+        Ok(y)
+    }
+}
+
+/// `a @ b`, recorded as a matmul under `path` (the attention module's name).
+pub(crate) fn matmul(path: &str, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let y = a.f_matmul(b).map_err(ModelError::torch(path))?;
+    record(path, OpKind::Matmul, a, &y, Some(b), 1);
+    Ok(y)
 }
 
 /// `nn.BatchNorm3d` in eval mode: running statistics, never updated.
@@ -212,6 +291,17 @@ impl BatchNorm3d {
         record(&self.path, OpKind::BatchNorm, x, &y, Some(&self.weight), 1);
         Ok(y)
     }
+
+    /// (weight, bias, running mean, running var, eps): what folding into a conv needs.
+    pub fn params(&self) -> (&Tensor, &Tensor, &Tensor, &Tensor, f64) {
+        (
+            &self.weight,
+            &self.bias,
+            &self.running_mean,
+            &self.running_var,
+            self.eps,
+        )
+    }
 }
 
 /// `nn.Linear` over the last dimension.
@@ -229,6 +319,19 @@ impl Linear {
             weight: param(p, "weight", &[c_out, c_in], 0.0)?,
             bias: param(p, "bias", &[c_out], 0.0)?,
         })
+    }
+
+    /// A linear layer outside any var store (derived weights: the deployment forms).
+    pub fn from_tensors(path: String, weight: Tensor, bias: Tensor) -> Self {
+        Linear { path, weight, bias }
+    }
+
+    pub fn weight(&self) -> &Tensor {
+        &self.weight
+    }
+
+    pub fn bias(&self) -> &Tensor {
+        &self.bias
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
@@ -262,6 +365,32 @@ impl MaxPool3d {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let y = x
             .f_max_pool3d(self.kernel, self.stride, self.padding, [1, 1, 1], false)
+            .map_err(ModelError::torch(&self.path))?;
+        record(&self.path, OpKind::MaxPool, x, &y, None, 1);
+        Ok(y)
+    }
+}
+
+/// `nn.MaxPool2d(kernel, stride)` (no padding, floor mode): the AVA head's `pool_spatial`.
+#[derive(Debug)]
+pub(crate) struct MaxPool2d {
+    path: String,
+    kernel: [i64; 2],
+    stride: [i64; 2],
+}
+
+impl MaxPool2d {
+    pub fn new(p: &nn::Path, kernel: [i64; 2], stride: [i64; 2]) -> Self {
+        MaxPool2d {
+            path: prefix(p),
+            kernel,
+            stride,
+        }
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let y = x
+            .f_max_pool2d(self.kernel, self.stride, [0, 0], [1, 1], false)
             .map_err(ModelError::torch(&self.path))?;
         record(&self.path, OpKind::MaxPool, x, &y, None, 1);
         Ok(y)
@@ -305,6 +434,11 @@ impl GlobalAvgPool3d {
         GlobalAvgPool3d { path: prefix(p) }
     }
 
+    /// For modules outside any var store (deployment forms).
+    pub fn named(path: String) -> Self {
+        GlobalAvgPool3d { path }
+    }
+
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let y = self.forward_unrecorded(x)?;
         record(&self.path, OpKind::AdaptiveAvgPool, x, &y, None, 1);
@@ -335,6 +469,8 @@ pub(crate) enum ActKind {
     /// Over dim 1 (classes), as PyTorchVideo's heads build it.
     Softmax,
     Swish,
+    /// `nn.GELU()` (exact).
+    Gelu,
 }
 
 impl From<vbench_suite::Activation> for ActKind {
@@ -361,6 +497,15 @@ impl Act {
         }
     }
 
+    /// For modules outside any var store (deployment forms).
+    pub fn named(path: String, kind: ActKind) -> Self {
+        Act { path, kind }
+    }
+
+    pub fn kind(&self) -> ActKind {
+        self.kind
+    }
+
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let (y, op) = match self.kind {
             ActKind::Relu => (x.f_relu(), OpKind::Relu),
@@ -368,6 +513,7 @@ impl Act {
             ActKind::Softmax => (x.f_softmax(1, None::<Kind>), OpKind::Softmax),
             // PyTorchVideo's SwishFunction computes exactly `x * sigmoid(x)`.
             ActKind::Swish => (x.f_sigmoid().and_then(|s| x.f_mul(&s)), OpKind::Swish),
+            ActKind::Gelu => (x.f_gelu("none"), OpKind::Gelu),
         };
         let y = y.map_err(ModelError::torch(&self.path))?;
         record(&self.path, op, x, &y, None, 1);

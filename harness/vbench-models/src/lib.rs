@@ -1,4 +1,5 @@
-//! PyTorchVideo 0.1.5's CNN model zoo in tch, logit-identical in eval mode.
+//! PyTorchVideo 0.1.5's model zoo in tch, logit-identical in eval mode: the CNNs, MViT-B, the AVA
+//! detectors (with a tch RoIAlign) and efficient X3D in both its original and deployment forms.
 //!
 //! One family per file, each builder named after PyTorchVideo's `create_*`; `nn::Path` segments
 //! are PyTorchVideo's state-dict keys word for word, so official `.pyth` checkpoints load strictly
@@ -7,14 +8,19 @@
 mod blocks;
 pub mod checkpoint;
 pub mod csn;
+pub mod detection;
+pub mod efficient_x3d;
+mod efficient_x3d_deploy;
 mod error;
 pub mod flops;
 mod head;
 mod layers;
+pub mod mvit;
 mod net;
 pub mod r2plus1d;
 mod registry;
 pub mod resnet;
+pub mod roi_align;
 pub mod slowfast;
 mod stem;
 pub mod x3d;

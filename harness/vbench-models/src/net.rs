@@ -26,22 +26,38 @@ pub(crate) struct Net {
 
 impl Net {
     pub fn forward(&self, x: &Tensor) -> Result<HeadOutput> {
-        let mut x = x.shallow_clone();
-        for block in &self.blocks {
-            x = match block {
-                NetBlock::Stem(b) => b.forward(&x)?,
-                NetBlock::Stage(b) => b.forward(&x)?,
-                NetBlock::Pool(b) => b.forward(&x)?,
-            };
-        }
-        self.head.forward(&x)
+        self.head.forward(&run_blocks(&self.blocks, x)?)
     }
 
     /// The stem's first weight: the dtype and device inputs are cast to.
     pub fn first_weight(&self) -> Option<&Tensor> {
-        match self.blocks.first() {
-            Some(NetBlock::Stem(stem)) => Some(stem.first_weight()),
-            _ => None,
+        first_weight(&self.blocks)
+    }
+}
+
+/// Runs `blocks` in order (a backbone without its head).
+pub(crate) fn run_blocks(blocks: &[NetBlock], x: &Tensor) -> Result<Tensor> {
+    let mut x = x.shallow_clone();
+    for block in blocks {
+        x = block.forward(&x)?;
+    }
+    Ok(x)
+}
+
+/// The first block's stem weight, if the first block is a stem.
+pub(crate) fn first_weight(blocks: &[NetBlock]) -> Option<&Tensor> {
+    match blocks.first() {
+        Some(NetBlock::Stem(stem)) => Some(stem.first_weight()),
+        _ => None,
+    }
+}
+
+impl NetBlock {
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            NetBlock::Stem(b) => b.forward(x),
+            NetBlock::Stage(b) => b.forward(x),
+            NetBlock::Pool(b) => b.forward(x),
         }
     }
 }

@@ -4,7 +4,11 @@ use tch::{nn, Tensor};
 use vbench_suite::{Activation, Arch};
 
 use crate::csn::{self, CsnConfig};
+use crate::detection::{self, DetectionBackbone, DetectionConfig, DetectionNet};
+use crate::efficient_x3d::{self, EfficientX3d, EfficientX3dConfig};
+use crate::efficient_x3d_deploy::DeployEfficientX3d;
 use crate::error::{ModelError, Result};
+use crate::mvit::{self, Mvit, MvitConfig};
 use crate::net::Net;
 use crate::r2plus1d::{self, R2plus1dConfig};
 use crate::resnet::{self, ResNetConfig};
@@ -12,14 +16,15 @@ use crate::slowfast::{self, SlowFastConfig, SlowFastNet};
 use crate::x3d::{self, X3dConfig};
 
 /// One clip, `[B, 3, T, H, W]`, normalised float pixels. SlowFast takes both pathways, the slow
-/// one being the fast one subsampled by α in time.
+/// one being the fast one subsampled by α in time. The AVA detectors take the same clips (Slow:
+/// `Single`, SlowFast: `SlowFast`) plus person boxes, through [`VideoModel::forward_boxes`].
 #[derive(Debug)]
 pub enum ModelInput {
     Single(Tensor),
     SlowFast { slow: Tensor, fast: Tensor },
 }
 
-/// Both `[B, classes]`. With more positions than the head pool covers (a crop larger than the
+/// Both `[B, classes]` (detectors: `[K, classes]`, one row per box). With more positions than the head pool covers (a crop larger than the
 /// training crop), `scores` is the mean of per-position post-activation scores and
 /// `pre_activation` the mean of per-position logits.
 #[derive(Debug)]
@@ -32,7 +37,27 @@ pub struct ModelOutput {
 /// under `tch::no_grad` on the device and dtype of the model's variables (inputs are moved there).
 pub trait VideoModel: Send {
     fn arch(&self) -> Arch;
+
+    /// Classifiers: `[B, classes]`. Detectors score one whole-frame box per clip (`[b, 0, 0, W,
+    /// H]`), which is what the FLOPs shape pass and latency runs need; real boxes go through
+    /// [`VideoModel::forward_boxes`].
     fn forward(&self, input: &ModelInput) -> Result<ModelOutput, ModelError>;
+
+    /// Detectors (`Arch::is_detector`): `[K, classes]` for person boxes `[K, 5]`, rows of (batch
+    /// index, x1, y1, x2, y2) in input pixels, as PyTorchVideo's detection models take them.
+    /// Boxes outside the frame, inverted or empty are scored as torchvision's RoIAlign samples
+    /// them; non-finite values or a batch index naming no clip are `BadInput`.
+    fn forward_boxes(&self, input: &ModelInput, boxes: &Tensor) -> Result<ModelOutput, ModelError> {
+        let _ = (input, boxes);
+        Err(bad_input(self.arch(), "not a detector: it takes no boxes"))
+    }
+
+    /// The deployment form, built from the current weights (load the checkpoint first): for
+    /// efficient X3D, what PyTorchVideo's `convert_to_deployable_form` makes (BN folded into the
+    /// convs, per-frame 2D convs, linear squeeze-excitation). `None` for models without one.
+    fn deploy_form(&self) -> Result<Option<Box<dyn VideoModel>>, ModelError> {
+        Ok(None)
+    }
 }
 
 /// The PyTorchVideo builder and its arguments for one architecture. Public so callers can change
@@ -45,6 +70,9 @@ pub enum ModelConfig {
     R2plus1d(R2plus1dConfig),
     X3d(X3dConfig),
     SlowFast(SlowFastConfig),
+    Mvit(MvitConfig),
+    Detection(DetectionConfig),
+    EfficientX3d(EfficientX3dConfig),
 }
 
 /// The zoo entry's configuration with the requested head, as PySlowFast's `PTV*` wrappers set it.
@@ -73,17 +101,21 @@ pub fn zoo_config(arch: Arch, num_classes: i64, activation: Activation) -> Resul
         Arch::X3dS => ModelConfig::X3d(x3d::x3d_s(n, a)),
         Arch::X3dM => ModelConfig::X3d(x3d::x3d_m(n, a)),
         Arch::X3dL => ModelConfig::X3d(x3d::x3d_l(n, a)),
-        Arch::MvitBase16x4
-        | Arch::MvitBase32x3
-        | Arch::SlowR50Detection
-        | Arch::SlowfastR50Detection
-        | Arch::EfficientX3dXs
-        | Arch::EfficientX3dS => return Err(ModelError::NotImplemented { arch }),
+        Arch::MvitBase16x4 => ModelConfig::Mvit(mvit::mvit_base_16x4(n, a)),
+        Arch::MvitBase32x3 => ModelConfig::Mvit(mvit::mvit_base_32x3(n, a)),
+        Arch::SlowR50Detection => ModelConfig::Detection(detection::slow_r50_detection(n, a)),
+        Arch::SlowfastR50Detection => {
+            ModelConfig::Detection(detection::slowfast_r50_detection(n, a))
+        }
+        Arch::EfficientX3dXs => ModelConfig::EfficientX3d(efficient_x3d::efficient_x3d_xs(n, a)),
+        Arch::EfficientX3dS => ModelConfig::EfficientX3d(efficient_x3d::efficient_x3d_s(n, a)),
     })
 }
 
 impl ModelConfig {
-    /// Head pool kernel(s): one for single-pathway models, `[slow, fast]` for SlowFast.
+    /// Head pool kernel(s): one for single-pathway models, `[slow, fast]` for SlowFast (and the
+    /// detectors' temporal pools: Slow's RoI head pool, SlowFast's `PoolConcatPathway`). None for
+    /// MViT (cls token) and efficient X3D (global average).
     pub fn head_pool_kernel_sizes(&self) -> Result<Vec<[i64; 3]>> {
         Ok(match self {
             ModelConfig::ResNet(c) => vec![c.head_pool_kernel_size],
@@ -94,6 +126,11 @@ impl ModelConfig {
                 None => x3d::derived_head_pool(c)?,
             }],
             ModelConfig::SlowFast(c) => c.head_pool_kernel_sizes.to_vec(),
+            ModelConfig::Detection(c) => match &c.backbone {
+                DetectionBackbone::Slow(r) => vec![r.head_pool_kernel_size],
+                DetectionBackbone::SlowFast(sf) => sf.head_pool_kernel_sizes.to_vec(),
+            },
+            ModelConfig::Mvit(_) | ModelConfig::EfficientX3d(_) => Vec::new(),
         })
     }
 
@@ -116,6 +153,14 @@ impl ModelConfig {
             (ModelConfig::X3d(c), [k]) => c.head_pool_kernel_size = Some(*k),
             (ModelConfig::SlowFast(c), [s, f]) => c.head_pool_kernel_sizes = [*s, *f],
             (ModelConfig::SlowFast(_), _) => return Err(bad(2)),
+            (ModelConfig::Detection(c), k) => match (&mut c.backbone, k) {
+                (DetectionBackbone::Slow(r), [k]) => r.head_pool_kernel_size = *k,
+                (DetectionBackbone::SlowFast(sf), [s, f]) => sf.head_pool_kernel_sizes = [*s, *f],
+                (DetectionBackbone::Slow(_), _) => return Err(bad(1)),
+                (DetectionBackbone::SlowFast(_), _) => return Err(bad(2)),
+            },
+            (ModelConfig::Mvit(_) | ModelConfig::EfficientX3d(_), []) => {}
+            (ModelConfig::Mvit(_) | ModelConfig::EfficientX3d(_), _) => return Err(bad(0)),
             (_, _) => return Err(bad(1)),
         }
         Ok(())
@@ -131,6 +176,18 @@ impl ModelConfig {
             ModelConfig::SlowFast(c) => Box::new(SlowFastModel {
                 arch,
                 net: slowfast::create_slowfast(vs, c)?,
+            }),
+            ModelConfig::Mvit(c) => Box::new(MvitModel {
+                arch,
+                net: mvit::create_multiscale_vision_transformers(arch, vs, c)?,
+            }),
+            ModelConfig::Detection(c) => Box::new(DetectionModel {
+                arch,
+                net: detection::create_detection(arch, vs, c)?,
+            }),
+            ModelConfig::EfficientX3d(c) => Box::new(EfficientX3dModel {
+                arch,
+                net: efficient_x3d::create_efficient_x3d(vs, c)?,
             }),
         })
     }
@@ -225,6 +282,158 @@ impl VideoModel for SlowFastModel {
                 pre_activation: out.pre_activation,
             })
         })
+    }
+}
+
+struct MvitModel {
+    arch: Arch,
+    net: Mvit,
+}
+
+impl VideoModel for MvitModel {
+    fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    fn forward(&self, input: &ModelInput) -> Result<ModelOutput> {
+        let x = single_clip(self.arch, input)?;
+        tch::no_grad(|| {
+            let x = prepare(self.arch, "clip", x, Some(self.net.first_weight()))?;
+            let out = self.net.forward(&x)?;
+            Ok(ModelOutput {
+                scores: out.scores,
+                pre_activation: out.logits,
+            })
+        })
+    }
+}
+
+struct DetectionModel {
+    arch: Arch,
+    net: DetectionNet,
+}
+
+impl DetectionModel {
+    /// The clip tensors the backbone takes, moved to the weights' device and dtype.
+    fn clips(&self, input: &ModelInput) -> Result<Vec<Tensor>> {
+        let weight = self.net.first_weight();
+        match (input, self.arch.is_slowfast()) {
+            (ModelInput::Single(x), false) => Ok(vec![prepare(self.arch, "clip", x, weight)?]),
+            (ModelInput::SlowFast { slow, fast }, true) => {
+                if slow.size().first() != fast.size().first() {
+                    return Err(bad_input(self.arch, "slow and fast batch sizes differ"));
+                }
+                Ok(vec![
+                    prepare(self.arch, "slow pathway", slow, weight)?,
+                    prepare(self.arch, "fast pathway", fast, weight)?,
+                ])
+            }
+            (_, true) => Err(bad_input(
+                self.arch,
+                "expects slow and fast pathways, got one clip",
+            )),
+            (_, false) => Err(bad_input(
+                self.arch,
+                "expects a single clip, got two pathways",
+            )),
+        }
+    }
+}
+
+impl VideoModel for DetectionModel {
+    fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    fn forward(&self, input: &ModelInput) -> Result<ModelOutput> {
+        let x = match input {
+            ModelInput::Single(x) | ModelInput::SlowFast { slow: x, .. } => x,
+        };
+        let size = x.size();
+        let (batch, h, w) = match size.as_slice() {
+            [b, _, _, h, w] => (*b, *h as f32, *w as f32),
+            _ => {
+                return Err(bad_input(
+                    self.arch,
+                    format!("clip {size:?} is not [B, C, T, H, W]"),
+                ))
+            }
+        };
+        let rows: Vec<f32> = (0..batch)
+            .flat_map(|b| [b as f32, 0.0, 0.0, w, h])
+            .collect();
+        let boxes = Tensor::from_slice(&rows).reshape([batch, 5]);
+        self.forward_boxes(input, &boxes)
+    }
+
+    fn forward_boxes(&self, input: &ModelInput, boxes: &Tensor) -> Result<ModelOutput> {
+        tch::no_grad(|| {
+            let clips = self.clips(input)?;
+            let out = self.net.forward(&clips, boxes)?;
+            Ok(ModelOutput {
+                scores: out.scores,
+                pre_activation: out.logits,
+            })
+        })
+    }
+}
+
+struct EfficientX3dModel {
+    arch: Arch,
+    net: EfficientX3d,
+}
+
+impl VideoModel for EfficientX3dModel {
+    fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    fn forward(&self, input: &ModelInput) -> Result<ModelOutput> {
+        let x = single_clip(self.arch, input)?;
+        tch::no_grad(|| {
+            let x = prepare(self.arch, "clip", x, Some(self.net.first_weight()))?;
+            let out = self.net.forward(&x)?;
+            Ok(ModelOutput {
+                scores: out.scores,
+                pre_activation: out.logits,
+            })
+        })
+    }
+
+    fn deploy_form(&self) -> Result<Option<Box<dyn VideoModel>>> {
+        let net = DeployEfficientX3d::new(self.arch, &self.net)?;
+        Ok(Some(Box::new(DeployEfficientX3dModel { net })))
+    }
+}
+
+struct DeployEfficientX3dModel {
+    net: DeployEfficientX3d,
+}
+
+impl VideoModel for DeployEfficientX3dModel {
+    fn arch(&self) -> Arch {
+        self.net.arch
+    }
+
+    fn forward(&self, input: &ModelInput) -> Result<ModelOutput> {
+        let x = single_clip(self.net.arch, input)?;
+        tch::no_grad(|| {
+            let x = prepare(self.net.arch, "clip", x, Some(self.net.first_weight()))?;
+            let out = self.net.forward(&x)?;
+            Ok(ModelOutput {
+                scores: out.scores,
+                pre_activation: out.logits,
+            })
+        })
+    }
+}
+
+fn single_clip(arch: Arch, input: &ModelInput) -> Result<&Tensor> {
+    match input {
+        ModelInput::Single(x) => Ok(x),
+        ModelInput::SlowFast { .. } => {
+            Err(bad_input(arch, "expects a single clip, got two pathways"))
+        }
     }
 }
 

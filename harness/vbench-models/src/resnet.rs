@@ -113,8 +113,26 @@ pub fn i3d_r50(num_classes: i64, activation: Activation) -> ResNetConfig {
 }
 
 pub(crate) fn create_resnet(p: &nn::Path, cfg: &ResNetConfig) -> Result<Net> {
-    let depths = stage_depths("create_resnet", cfg.model_depth)?;
     let blocks_path = p.sub("blocks");
+    let (blocks, dim) = create_resnet_blocks(&blocks_path, cfg)?;
+    let head_path = blocks_path.sub(blocks.len());
+    let head = create_res_basic_head(
+        &head_path,
+        avg_head_pool(&head_path, cfg.head_pool_kernel_size),
+        dim,
+        cfg.model_num_class,
+        cfg.head_activation.into(),
+    )?;
+    Ok(Net { blocks, head })
+}
+
+/// `create_resnet(head=None)`: stem, stages and the optional res2 pool under `blocks_path`, and
+/// the output width.
+pub(crate) fn create_resnet_blocks(
+    blocks_path: &nn::Path,
+    cfg: &ResNetConfig,
+) -> Result<(Vec<NetBlock>, i64)> {
+    let depths = stage_depths("create_resnet", cfg.model_depth)?;
     let mut blocks = Vec::new();
     let stem = create_res_basic_stem(
         &blocks_path.sub(0),
@@ -163,13 +181,5 @@ pub(crate) fn create_resnet(p: &nn::Path, cfg: &ResNetConfig) -> Result<Net> {
         }
     }
 
-    let head_path = blocks_path.sub(blocks.len());
-    let head = create_res_basic_head(
-        &head_path,
-        avg_head_pool(&head_path, cfg.head_pool_kernel_size),
-        dim_in,
-        cfg.model_num_class,
-        cfg.head_activation.into(),
-    )?;
-    Ok(Net { blocks, head })
+    Ok((blocks, dim_in))
 }

@@ -174,13 +174,8 @@ struct MultiPathWayWithFuse {
 
 impl MultiPathWayWithFuse {
     fn forward(&self, slow: &Tensor, fast: &Tensor) -> Result<(Tensor, Tensor)> {
-        let run = |block: &NetBlock, x: &Tensor| match block {
-            NetBlock::Stem(b) => b.forward(x),
-            NetBlock::Stage(b) => b.forward(x),
-            NetBlock::Pool(b) => b.forward(x),
-        };
-        let slow = run(&self.multipathway_blocks[0], slow)?;
-        let fast = run(&self.multipathway_blocks[1], fast)?;
+        let slow = self.multipathway_blocks[0].forward(slow)?;
+        let fast = self.multipathway_blocks[1].forward(fast)?;
         match &self.multipathway_fusion {
             Some(fusion) => Ok((fusion.forward(&slow, &fast)?, fast)),
             None => Ok((slow, fast)),
@@ -188,24 +183,26 @@ impl MultiPathWayWithFuse {
     }
 }
 
+/// `create_slowfast(head=None)`: the pathways, their fusions and `PoolConcatPathway`.
 #[derive(Debug)]
-pub(crate) struct SlowFastNet {
+pub(crate) struct SlowFastBackbone {
     blocks: Vec<MultiPathWayWithFuse>,
     path_concat: String,
     pools: [AvgPool3d; 2],
-    head: ResNetBasicHead,
+    /// Channels of the concatenated output.
+    pub dim_out: i64,
 }
 
-impl SlowFastNet {
-    pub fn forward(&self, slow: &Tensor, fast: &Tensor) -> Result<HeadOutput> {
+impl SlowFastBackbone {
+    /// Both pathways pooled and concatenated over channels.
+    pub fn forward(&self, slow: &Tensor, fast: &Tensor) -> Result<Tensor> {
         let (mut slow, mut fast) = (slow.shallow_clone(), fast.shallow_clone());
         for block in &self.blocks {
             (slow, fast) = block.forward(&slow, &fast)?;
         }
         let slow = self.pools[0].forward(&slow)?;
         let fast = self.pools[1].forward(&fast)?;
-        let x = Tensor::f_cat(&[slow, fast], 1).map_err(ModelError::torch(&self.path_concat))?;
-        self.head.forward(&x)
+        Tensor::f_cat(&[slow, fast], 1).map_err(ModelError::torch(&self.path_concat))
     }
 
     /// The slow stem's weight: the dtype and device inputs are cast to.
@@ -217,7 +214,38 @@ impl SlowFastNet {
     }
 }
 
+#[derive(Debug)]
+pub(crate) struct SlowFastNet {
+    backbone: SlowFastBackbone,
+    head: ResNetBasicHead,
+}
+
+impl SlowFastNet {
+    pub fn forward(&self, slow: &Tensor, fast: &Tensor) -> Result<HeadOutput> {
+        self.head.forward(&self.backbone.forward(slow, fast)?)
+    }
+
+    pub fn first_weight(&self) -> Option<&Tensor> {
+        self.backbone.first_weight()
+    }
+}
+
 pub(crate) fn create_slowfast(p: &nn::Path, cfg: &SlowFastConfig) -> Result<SlowFastNet> {
+    let backbone = create_slowfast_backbone(p, cfg)?;
+    let head = create_res_basic_head(
+        &p.sub("blocks").sub(backbone.blocks.len() + 1),
+        HeadPool::None,
+        backbone.dim_out,
+        cfg.model_num_class,
+        cfg.head_activation.into(),
+    )?;
+    Ok(SlowFastNet { backbone, head })
+}
+
+pub(crate) fn create_slowfast_backbone(
+    p: &nn::Path,
+    cfg: &SlowFastConfig,
+) -> Result<SlowFastBackbone> {
     let depths = stage_depths("create_slowfast", cfg.model_depth)?;
     let beta_inv = cfg.slowfast_channel_reduction_ratio;
     if beta_inv < 1 {
@@ -304,17 +332,10 @@ pub(crate) fn create_slowfast(p: &nn::Path, cfg: &SlowFastConfig) -> Result<Slow
     let pool_path = concat.sub("pool");
     let pools = [0usize, 1]
         .map(|i| AvgPool3d::new(&pool_path.sub(i), cfg.head_pool_kernel_sizes[i], [1, 1, 1]));
-    let head = create_res_basic_head(
-        &blocks_path.sub(blocks.len() + 1),
-        HeadPool::None,
-        dim_in + dim_in / beta_inv,
-        cfg.model_num_class,
-        cfg.head_activation.into(),
-    )?;
-    Ok(SlowFastNet {
+    Ok(SlowFastBackbone {
         blocks,
         path_concat: prefix(&concat),
         pools,
-        head,
+        dim_out: dim_in + dim_in / beta_inv,
     })
 }
