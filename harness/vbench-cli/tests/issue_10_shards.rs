@@ -92,17 +92,18 @@ fn refused(dirs: &[&Path], out: &Path, culprit: &str, says: &str) {
 fn issue_10_jobs_equal_single_run_and_merge_refuses_bad_shards() {
     let dir = tempdir();
     let root = dir.path();
+    let suite = make_suite(root);
     let data = make_dataset(root, 4);
     let weights = make_weights(root);
     let single = root.join("single");
-    run_single(&data, &weights, &single);
+    run_single(&suite, &data, &weights, &single);
 
     // Two local shard processes, then the merge into --out.
     let jobs = root.join("jobs");
     let o = vbench(&[
         "run",
         "--suite",
-        "k400",
+        s(&suite),
         "--entry",
         ENTRY,
         "--data-root",

@@ -292,12 +292,19 @@ fn issue_10_slurm_array_of_4_shards_merges_bit_identical_to_one_process() {
     let mut cluster = Cluster::start(&root.join("slurm"));
     eprintln!("cluster up after {:.1?}", started.elapsed());
 
+    let suite = make_suite(&root);
     let data = make_dataset(&root, 4);
     let weights = make_weights(&root);
     let sharded = root.join("sharded");
     let o = Command::new(env!("CARGO_BIN_EXE_vbench"))
         .args([
-            "slurm", "--suite", "k400", "--shards", "4", "--entry", ENTRY,
+            "slurm",
+            "--suite",
+            s(&suite),
+            "--shards",
+            "4",
+            "--entry",
+            ENTRY,
         ])
         .args([
             "--data-root",
@@ -339,7 +346,7 @@ fn issue_10_slurm_array_of_4_shards_merges_bit_identical_to_one_process() {
 
     // The single-process reference runs while Slurm works.
     let single = root.join("single");
-    run_single(&data, &weights, &single);
+    run_single(&suite, &data, &weights, &single);
 
     let logs = |out: &Path| {
         let mut s = String::new();

@@ -119,6 +119,11 @@ pub fn scripts(args: &Args, suite_name: &str, out: &Path, exe: &Path) -> Result<
         .unwrap_or_else(|| format!("vbench-{suite_name}"));
     let logs = out.join("slurm");
     let exe = sh(&exe.display().to_string());
+    // A suite file is named by its absolute path (a job starts wherever Slurm puts it).
+    let suite = match Path::new(&args.suite) {
+        p if p.is_file() => absolute(p)?.display().to_string(),
+        _ => args.suite.clone(),
+    };
 
     let mut s = String::new();
     header(
@@ -148,7 +153,7 @@ pub fn scripts(args: &Args, suite_name: &str, out: &Path, exe: &Path) -> Result<
         exe.clone(),
         "run".into(),
         "--suite".into(),
-        sh(&args.suite),
+        sh(&suite),
         "--shard".into(),
         "\"$I/$N\"".into(),
         "--out".into(),
