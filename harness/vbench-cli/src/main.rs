@@ -34,6 +34,12 @@ enum Command {
     Gate(commands::gate::Args),
     /// Check a suite's dataset under --data-root: missing/corrupt files, labels, manifest sha256; exit 1 on failures.
     CheckData(commands::check_data::Args),
+    /// One video through an entry's whole test protocol: top-5 classes (or every score as JSON).
+    Infer(commands::infer::Args),
+    /// Metrics recomputed offline from a predictions file of `vbench run --data-root`.
+    Score(commands::score::Args),
+    /// Write what the model sees for every view of one video to a safetensors file.
+    Clips(commands::clips::Args),
 }
 
 /// Exit codes: 0 success, 1 a check failed (gates), 2 bad input or an error.
@@ -48,6 +54,9 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Gate(args) => commands::gate::exec(args),
         Command::CheckData(args) => commands::check_data::exec(args),
         Command::Fetch(args) => commands::fetch::exec(args),
+        Command::Infer(args) => commands::infer::exec(args),
+        Command::Score(args) => commands::score::exec(args),
+        Command::Clips(args) => commands::clips::exec(args),
     }
 }
 

@@ -2,10 +2,15 @@
 //! Produces `vbench_report` schema values; never formats them.
 
 pub mod aggregate;
+pub mod evaluate;
 pub mod flops;
 pub mod latency;
 pub mod load;
 pub mod metrics;
+pub mod pipeline;
+pub mod predictions;
 pub mod provenance;
 pub mod runner;
+pub mod shard;
 pub mod stats;
+pub mod weights;

@@ -88,8 +88,8 @@ pub fn measure_entry(e: &Entry, opts: &RunOptions) -> EntryResult {
         latency: Vec::new(),
     };
     if opts.data_root.is_some() {
-        result.accuracy = Measure::NotImplemented {
-            reason: "the dataset evaluation loop is not built yet (issue 7)".into(),
+        result.accuracy = Measure::Skipped {
+            reason: "the dataset evaluation is `runner::measure_entry_with_accuracy`".into(),
         };
     }
     let (vs, model) = match build_model(e, opts.device) {
@@ -131,6 +131,21 @@ pub fn measure_entry(e: &Entry, opts: &RunOptions) -> EntryResult {
             Ok(value) => Measure::Measured { value },
             Err(err) => Measure::Failed { error: err.to_string() },
         });
+    }
+    result
+}
+
+/// [`measure_entry`], then the dataset evaluation (issue 7) when `accuracy` is given: latency is
+/// measured first, on a machine not yet busy decoding.
+pub fn measure_entry_with_accuracy(
+    e: &Entry,
+    opts: &RunOptions,
+    accuracy: Option<&crate::evaluate::AccuracyOptions>,
+    progress: &mut dyn FnMut(crate::evaluate::Progress),
+) -> EntryResult {
+    let mut result = measure_entry(e, opts);
+    if let Some(acc) = accuracy {
+        result.accuracy = crate::evaluate::measure_accuracy(e, acc, progress);
     }
     result
 }

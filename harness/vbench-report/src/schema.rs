@@ -202,6 +202,69 @@ pub struct AccuracyResult {
     #[serde(default)]
     pub map_ci95: Option<(f64, f64)>,
     pub predictions: Option<String>,
+    /// Skipped videos and why, input hashes, throughput (issue 7); absent in older results.
+    #[serde(default)]
+    pub details: Option<AccuracyDetails>,
+}
+
+/// What an accuracy run saw besides its metrics (issue 7): why videos were not scored, the inputs'
+/// hashes and the evaluation's throughput.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AccuracyDetails {
+    /// Videos in the dataset list (scored + failed + not reached).
+    #[serde(default)]
+    pub dataset_videos: u64,
+    /// Scored videos whose label is −1 (none in the list): in the predictions, not in top-k.
+    #[serde(default)]
+    pub unknown_label_videos: u64,
+    /// Views scored, the clip-level denominator.
+    #[serde(default)]
+    pub clip_views: u64,
+    /// Video-level top-1 verdicts that depend on the order of tied scores (`metrics::topk`).
+    #[serde(default)]
+    pub ambiguous_top1: u64,
+    /// Videos not scored, grouped by kind (`missing`, `label_out_of_range`, `decode`,
+    /// `inference`, `unsupported_source`), each with its first few `id: message` examples.
+    #[serde(default)]
+    pub failures: Vec<FailureGroup>,
+    #[serde(default)]
+    pub weights_file: Option<String>,
+    #[serde(default)]
+    pub weights_sha256: Option<String>,
+    /// sha256 of the dataset list (index, id, labels of every video), as in the predictions header.
+    #[serde(default)]
+    pub dataset_sha256: Option<String>,
+    /// The last evaluation session's throughput (a resumed run times only what it evaluated).
+    #[serde(default)]
+    pub timing: Option<EvalTiming>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct FailureGroup {
+    pub kind: String,
+    pub count: u64,
+    pub examples: Vec<String>,
+}
+
+/// Decode/inference overlap of one evaluation session.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EvalTiming {
+    pub videos: u64,
+    pub views: u64,
+    pub wall_s: f64,
+    pub views_per_s: f64,
+    /// Summed over decoder threads: decoding, sampling and the test transform.
+    pub decode_busy_s: f64,
+    /// Model forwards (stacking included).
+    pub inference_busy_s: f64,
+    /// Time the inference thread waited for decoded views.
+    pub inference_wait_s: f64,
+    /// 0: decoded inline on the inference thread.
+    pub decode_threads: u32,
+    /// Views per forward.
+    pub batch: u32,
+    pub device: String,
+    pub threads: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

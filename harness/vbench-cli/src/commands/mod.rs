@@ -1,10 +1,13 @@
 //! One file per subcommand: clap `Args` + `exec()`.
 
 pub mod check_data;
+pub mod clips;
 pub mod compare;
 pub mod fetch;
 pub mod gate;
+pub mod infer;
 pub mod list;
 pub mod report;
 pub mod run;
+pub mod score;
 pub mod stats;

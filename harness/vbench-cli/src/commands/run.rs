@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 use vbench_eval::latency::LatencyOptions;
-use vbench_eval::runner::{measure_entry, RunOptions};
+use vbench_eval::evaluate::{AccuracyOptions, WeightsSource};
+use vbench_eval::pipeline::EvalOptions;
+use vbench_eval::runner::{measure_entry_with_accuracy, RunOptions};
 use vbench_report::{exporter, load_results, save_results, write_atomic, EntryResult, Results, SuiteSummary};
 use vbench_suite::{load_suite, Plan};
 
@@ -21,12 +23,22 @@ pub struct Args {
     /// Only these entries (names or ids); repeatable.
     #[arg(long = "entry")]
     entries: Vec<String>,
-    /// Dataset root; without it accuracy is skipped (and says how to get it).
+    /// Dataset root (layout per dataset: docs/datasets.md); without it accuracy is skipped (and
+    /// says how to get it). Predictions go to DIR/predictions/<entry>.jsonl and resume.
     #[arg(long)]
     data_root: Option<PathBuf>,
-    /// Where official checkpoints are cached.
+    /// Where official checkpoints are cached [default: the user cache dir].
     #[arg(long)]
     weights_dir: Option<PathBuf>,
+    /// A checkpoint (.pyth/.safetensors) for the accuracy run of a single --entry, instead of the cache's.
+    #[arg(long, requires = "data_root")]
+    weights: Option<PathBuf>,
+    /// Views per forward in the accuracy run (views of one video only).
+    #[arg(long, default_value_t = 10)]
+    batch: usize,
+    /// Decoder threads feeding inference in the accuracy run (0: decode inline, no overlap).
+    #[arg(long, default_value_t = 1)]
+    decode_threads: usize,
     /// cpu or cuda[:i].
     #[arg(long, default_value = "cpu")]
     device: String,
@@ -113,8 +125,39 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         weights_dir: args.weights_dir.clone(),
     };
 
+    if args.weights.is_some() && selected.len() != 1 {
+        bail!("--weights needs exactly one --entry (other entries have other checkpoints)");
+    }
+    let accuracy = args.data_root.as_ref().map(|root| AccuracyOptions {
+        dataset: plan.suite.dataset,
+        suite: args.suite.clone(),
+        data_root: root.clone(),
+        weights: match &args.weights {
+            Some(f) => WeightsSource::File(f.clone()),
+            None => WeightsSource::Cache(
+                args.weights_dir
+                    .clone()
+                    .unwrap_or_else(vbench_eval::weights::default_dir),
+            ),
+        },
+        out_dir: out.clone(),
+        fresh: args.fresh,
+        eval: EvalOptions {
+            device,
+            batch: args.batch,
+            decode_threads: args.decode_threads,
+            ..EvalOptions::default()
+        },
+        shard: Default::default(),
+    });
+
     let results_path = out.join("results.json");
-    let previous = if args.fresh { Vec::new() } else { resumable(&results_path, &plan) };
+    let mut previous = if args.fresh { Vec::new() } else { resumable(&results_path, &plan) };
+    // With data, entries whose accuracy was skipped or failed are measured again (their
+    // predictions file resumes).
+    if accuracy.is_some() {
+        previous.retain(|r| !matches!(r.accuracy.status(), "skipped" | "failed"));
+    }
     let mut results = Results {
         schema_version: vbench_report::SCHEMA_VERSION,
         suite: SuiteSummary {
@@ -136,7 +179,11 @@ pub fn exec(args: Args) -> Result<ExitCode> {
             continue;
         }
         eprintln!("{prefix}: measuring");
-        let r = measure_entry(entry, &opts);
+        let mut progress = crate::commands::score::progress_bar(&prefix);
+        let r = measure_entry_with_accuracy(entry, &opts, accuracy.as_ref(), &mut progress);
+        if accuracy.is_some() {
+            crate::commands::score::print_accuracy(&prefix, &r.accuracy);
+        }
         eprintln!(
             "{prefix}: params {}, FLOPs {}, latency {}, accuracy {}",
             r.params.status(),

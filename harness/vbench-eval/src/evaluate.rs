@@ -1,0 +1,409 @@
+//! The dataset evaluation of one suite entry: the dataset list under `--data-root`, the entry's
+//! checkpoint, every video and view through [`crate::pipeline`], per-video predictions appended
+//! to a resumable file ([`crate::predictions`]), and the metrics recomputed from that file, so a
+//! resumed run and an uninterrupted one report the same numbers.
+
+use crate::pipeline::{run_videos, EvalOptions, FailureKind, VideoFailure, VideoJob, VideoOutcome};
+use crate::predictions::{
+    DatasetInfo, Header, PredictionsError, PredictionsWriter, Record, RecordStatus, ViewRecord,
+    WeightsInfo,
+};
+use crate::weights::{sha256_file, WeightsCache, WeightsError};
+use std::path::{Path, PathBuf};
+use tch::{nn::VarStore, Device};
+use vbench_data::check::label_problem;
+use vbench_data::datasets::{load_manifest, manifest_hash, Manifest, Source};
+use vbench_data::DataError;
+use vbench_models::checkpoint::{load_strict, read_state_dict, CheckpointError};
+use vbench_models::{ModelError, VideoModel};
+use vbench_report::{AccuracyResult, Measure};
+use vbench_suite::{Dataset, Entry, Task};
+
+/// The 400 Kinetics class names in label-index order (mmaction2's `label_map_k400.txt`,
+/// Apache-2.0): folder layouts map to indices through it, and `vbench infer` prints it.
+pub const KINETICS400_CLASSES: &str = include_str!("../data/kinetics400_classnames.txt");
+
+pub fn kinetics400_classes() -> Vec<String> {
+    KINETICS400_CLASSES
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("{entry}: {source}")]
+    Model {
+        entry: String,
+        #[source]
+        source: Box<ModelError>,
+    },
+    /// A strict load that fails on keys or shapes: most likely another entry's checkpoint.
+    #[error("{entry}: the checkpoint does not fit {arch} (is it another entry's?): {source}")]
+    CheckpointMismatch {
+        entry: String,
+        arch: String,
+        #[source]
+        source: Box<CheckpointError>,
+    },
+    #[error("{entry}: {source}")]
+    Checkpoint {
+        entry: String,
+        #[source]
+        source: Box<CheckpointError>,
+    },
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Predictions(#[from] PredictionsError),
+}
+
+type Result<T, E = EvalError> = std::result::Result<T, E>;
+
+/// Builds `entry`'s model and loads `weights` strictly.
+pub fn load_model(
+    entry: &Entry,
+    weights: &Path,
+    device: Device,
+) -> Result<(VarStore, Box<dyn VideoModel>)> {
+    let mut vs = VarStore::new(device);
+    let model = vbench_models::build(
+        entry.arch,
+        entry.protocol.num_classes as i64,
+        entry.protocol.head_activation,
+        &vs.root(),
+    )
+    .map_err(|source| EvalError::Model {
+        entry: entry.id.clone(),
+        source: Box::new(source),
+    })?;
+    let checkpoint = |source: CheckpointError| match source {
+        CheckpointError::Mismatch { .. } => EvalError::CheckpointMismatch {
+            entry: entry.id.clone(),
+            arch: entry.arch.to_string(),
+            source: Box::new(source),
+        },
+        _ => EvalError::Checkpoint {
+            entry: entry.id.clone(),
+            source: Box::new(source),
+        },
+    };
+    let tensors = read_state_dict(weights).map_err(checkpoint)?;
+    load_strict(&mut vs, tensors, weights).map_err(checkpoint)?;
+    Ok((vs, model))
+}
+
+/// Reads `dataset`'s list under `root` (layouts: `docs/datasets.md`, `vbench_data::datasets::
+/// load_manifest`); Kinetics class folders map through the Kinetics-400 names.
+pub fn load_dataset(dataset: Dataset, root: &Path) -> Result<Manifest> {
+    let classes = (dataset == Dataset::Kinetics400).then(kinetics400_classes);
+    Ok(load_manifest(dataset, root, classes.as_deref())?)
+}
+
+/// Where the entry's weights come from.
+#[derive(Debug, Clone)]
+pub enum WeightsSource {
+    /// The official checkpoint from this cache (verified against its sha256 manifest).
+    Cache(PathBuf),
+    /// A given file (single-entry runs).
+    File(PathBuf),
+}
+
+/// Resolves the weights file and its sha256. `Ok(None)`: not in the cache (a skip, not a failure).
+pub fn resolve_weights(entry: &Entry, source: &WeightsSource) -> Result<Option<(PathBuf, String)>> {
+    match source {
+        WeightsSource::File(p) => {
+            if !p.exists() {
+                return Err(EvalError::Checkpoint {
+                    entry: entry.id.clone(),
+                    source: Box::new(CheckpointError::NotFound { file: p.clone() }),
+                });
+            }
+            Ok(Some((p.clone(), sha256_file(p)?)))
+        }
+        WeightsSource::Cache(dir) => {
+            let cache = WeightsCache::new(dir);
+            Ok(cache
+                .verify(&entry.checkpoint.file)?
+                .map(|m| (cache.path_for(&entry.checkpoint.file), m.sha256)))
+        }
+    }
+}
+
+/// What the dataset evaluation of one entry needs besides the entry.
+#[derive(Debug, Clone)]
+pub struct AccuracyOptions {
+    pub dataset: Dataset,
+    pub suite: String,
+    pub data_root: PathBuf,
+    pub weights: WeightsSource,
+    /// results.json's folder; predictions go to `predictions/<entry name>.jsonl` under it.
+    pub out_dir: PathBuf,
+    /// Start the predictions over instead of resuming.
+    pub fresh: bool,
+    pub eval: EvalOptions,
+    /// Only this shard's videos (`vbench run --shard i/N`; the rule is in `shard.rs`).
+    pub shard: crate::shard::Shard,
+}
+
+/// Progress of [`measure_accuracy`], for a progress bar.
+#[derive(Debug)]
+pub enum Progress<'a> {
+    /// `done` of `total` videos already have a record (resume).
+    Start {
+        total: usize,
+        done: usize,
+    },
+    Video {
+        failure: Option<&'a VideoFailure>,
+    },
+    /// A line worth showing the user (skipped videos, resume, refusal).
+    Note(String),
+}
+
+/// The predictions file of an entry, relative to the results folder.
+pub fn predictions_rel_path(entry: &Entry) -> PathBuf {
+    PathBuf::from("predictions").join(format!("{}.jsonl", entry.name))
+}
+
+fn not_impl(reason: impl Into<String>) -> Measure<AccuracyResult> {
+    Measure::NotImplemented {
+        reason: reason.into(),
+    }
+}
+
+fn failed(error: impl std::fmt::Display) -> Measure<AccuracyResult> {
+    Measure::Failed {
+        error: error.to_string(),
+    }
+}
+
+/// Evaluates `entry` on its dataset: skips, failures and not-built pieces come back as the
+/// matching [`Measure`], each with a message that says what to do.
+pub fn measure_accuracy(
+    entry: &Entry,
+    opts: &AccuracyOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Measure<AccuracyResult> {
+    if opts.dataset.task() == Task::Detection {
+        return not_impl("AVA frame-mAP needs the detector pipeline (person boxes), not built yet");
+    }
+    let weights = match resolve_weights(entry, &opts.weights) {
+        Ok(Some(w)) => w,
+        Ok(None) => {
+            let dir = match &opts.weights {
+                WeightsSource::Cache(d) => d.display().to_string(),
+                WeightsSource::File(f) => f.display().to_string(),
+            };
+            return Measure::Skipped {
+                reason: format!(
+                    "checkpoint {} is not in the weights cache {dir}: run `vbench fetch --suite {} \
+                     --entry {}` (or pass --weights FILE for a single entry)",
+                    entry.checkpoint.file, opts.suite, entry.name
+                ),
+            };
+        }
+        Err(e) => return failed(e),
+    };
+    let dataset = match load_dataset(opts.dataset, &opts.data_root) {
+        Ok(d) => d,
+        Err(e) => return failed(e),
+    };
+    match evaluate_dataset(entry, opts, &dataset, &weights, progress) {
+        Ok(m) => m,
+        Err(e) => failed(e),
+    }
+}
+
+fn evaluate_dataset(
+    entry: &Entry,
+    opts: &AccuracyOptions,
+    dataset: &Manifest,
+    (weights, sha256): &(PathBuf, String),
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Measure<AccuracyResult>> {
+    let (_vs, model) = load_model(entry, weights, opts.eval.device)?;
+    // X3D XS/S/M share every shape: a strict load cannot tell their checkpoints apart.
+    if let WeightsSource::File(f) = &opts.weights {
+        if f.file_name().is_some_and(|n| *n != *entry.checkpoint.file) {
+            progress(Progress::Note(format!(
+                "--weights {} is not named like the entry's checkpoint {}",
+                f.display(),
+                entry.checkpoint.file
+            )));
+        }
+    }
+    let header = Header {
+        vbench_predictions: crate::predictions::FORMAT_VERSION,
+        entry: entry.id.clone(),
+        arch: entry.arch.to_string(),
+        task: match opts.dataset.task() {
+            Task::MultiLabel => "multi_label".into(),
+            _ => "classification".into(),
+        },
+        num_classes: entry.protocol.num_classes as usize,
+        protocol: entry.protocol.clone(),
+        weights: WeightsInfo {
+            file: weights
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            sha256: sha256.clone(),
+        },
+        dataset: DatasetInfo {
+            name: dataset.name.clone(),
+            manifest: dataset.manifest.clone(),
+            videos: dataset.samples.len(),
+            sha256: manifest_hash(&dataset.samples),
+        },
+        batch: opts.eval.batch,
+        device: format!("{:?}", opts.eval.device).to_lowercase(),
+        vbench_version: env!("CARGO_PKG_VERSION").into(),
+    };
+    let rel = predictions_rel_path(entry);
+    let path = opts.out_dir.join(&rel);
+    let (mut writer, done) = PredictionsWriter::open(&path, &header, opts.fresh)?;
+
+    // Videos that cannot be evaluated are known before decoding starts.
+    let mut jobs = Vec::new();
+    let mut early: Vec<VideoFailure> = Vec::new();
+    for (index, sample) in dataset.samples.iter().enumerate() {
+        if !opts.shard.contains(index) {
+            continue;
+        }
+        if done.is_scored(index, &sample.id) {
+            continue;
+        }
+        let failure = match (
+            &sample.source,
+            label_problem(&sample.labels, entry.protocol.num_classes),
+        ) {
+            (_, Some(message)) => Some((FailureKind::LabelOutOfRange, message)),
+            (Source::Video(p), None) if !p.exists() => Some((
+                FailureKind::Missing,
+                format!("{}: no such file", p.display()),
+            )),
+            _ => None,
+        };
+        match failure {
+            Some((kind, message)) => early.push(VideoFailure {
+                index,
+                id: sample.id.clone(),
+                kind,
+                message,
+            }),
+            None => jobs.push(VideoJob {
+                index,
+                sample: sample.clone(),
+            }),
+        }
+    }
+    let resumed = done.scored();
+    if resumed > 0 {
+        progress(Progress::Note(format!(
+            "resuming {}: {resumed} of {} videos already scored",
+            path.display(),
+            dataset.samples.len()
+        )));
+    }
+    if !early.is_empty() {
+        progress(Progress::Note(summarise(&early, dataset.samples.len())));
+    }
+    let write_failure = |w: &mut PredictionsWriter, f: &VideoFailure| -> Result<()> {
+        if done.has_failure(f.index, &f.id, &f.message) {
+            return Ok(());
+        }
+        let mut r = Record::for_sample(f.index, &dataset.samples[f.index], RecordStatus::Failed);
+        r.kind = Some(f.kind.as_str().into());
+        r.error = Some(f.message.clone());
+        Ok(w.append(&r)?)
+    };
+    for f in &early {
+        write_failure(&mut writer, f)?;
+    }
+    let total = opts.shard.len_of(dataset.samples.len());
+    progress(Progress::Start {
+        total,
+        done: total - jobs.len(),
+    });
+    let stats = run_videos::<EvalError>(
+        model.as_ref(),
+        opts.dataset,
+        &entry.protocol,
+        jobs,
+        &opts.eval,
+        &mut |outcome| {
+            match &outcome {
+                VideoOutcome::Scored(p) => {
+                    let mut r =
+                        Record::for_sample(p.index, &dataset.samples[p.index], RecordStatus::Ok);
+                    r.views = p
+                        .views
+                        .iter()
+                        .map(|v| ViewRecord {
+                            clip: v.view.clip_index,
+                            crop: v.view.spatial_index,
+                            scores: v.scores.clone(),
+                        })
+                        .collect();
+                    r.scores = Some(p.scores.clone());
+                    writer.append(&r)?;
+                    progress(Progress::Video { failure: None });
+                }
+                VideoOutcome::Failed(f) => {
+                    write_failure(&mut writer, f)?;
+                    progress(Progress::Video { failure: Some(f) });
+                }
+            }
+            Ok(())
+        },
+    )?;
+    drop(writer);
+    // The metrics always come from the file, so a resumed run and an uninterrupted one agree.
+    let scored = crate::predictions::score_file(&path, None)?;
+    let mut accuracy = scored.accuracy;
+    accuracy.predictions = Some(rel.display().to_string());
+    if let Some(d) = &mut accuracy.details {
+        d.timing = Some(stats.timing(&opts.eval));
+    }
+    // A shard leaves the other shards' videos without records.
+    if scored.not_reached > 0 && opts.shard.is_whole() {
+        progress(Progress::Note(format!(
+            "{} videos have no record in {}",
+            scored.not_reached,
+            path.display()
+        )));
+    }
+    Ok(Measure::Measured { value: accuracy })
+}
+
+/// "2 of 8 videos cannot be evaluated: 1 missing (first: a.mp4: …); 1 label_out_of_range (…)".
+fn summarise(failures: &[VideoFailure], total: usize) -> String {
+    let mut kinds: Vec<(FailureKind, usize, &VideoFailure)> = Vec::new();
+    for f in failures {
+        match kinds.iter_mut().find(|(k, _, _)| *k == f.kind) {
+            Some(k) => k.1 += 1,
+            None => kinds.push((f.kind, 1, f)),
+        }
+    }
+    let parts: Vec<String> = kinds
+        .iter()
+        .map(|(k, n, first)| {
+            format!(
+                "{n} {} (first: {}: {})",
+                k.as_str(),
+                first.id,
+                first.message
+            )
+        })
+        .collect();
+    format!(
+        "{} of {total} videos cannot be evaluated: {}",
+        failures.len(),
+        parts.join("; ")
+    )
+}

@@ -1,0 +1,305 @@
+//! The decode → inference loop behind `vbench run` (the dataset evaluation in `evaluate`) and
+//! `vbench infer`. Decoding overlaps inference through `vbench_data::ViewLoader`: decoder threads
+//! (`decode_threads`, one libtorch thread each) turn samples into their views, ahead of the model
+//! by at most `queue` videos, delivered in list order; the calling thread owns the model and runs
+//! forwards of up to `batch` views.
+//!
+//! Batches never mix videos, so a video's scores do not depend on its neighbours: a resumed run
+//! scores exactly what an uninterrupted one does. Memory is about `queue + decode_threads + 1`
+//! videos of views (a SlowFast 16×8 video is 1.9 GB of floats at 30 views: keep `queue` small).
+
+use crate::aggregate::aggregate;
+use std::time::Instant;
+use tch::{Device, Kind, Tensor};
+use vbench_data::check::{classify, ProblemKind};
+use vbench_data::datasets::{Sample, Source};
+use vbench_data::{extract_sample_views, LoaderOptions, View, ViewLoader, ViewTensor};
+use vbench_models::{ModelInput, VideoModel};
+use vbench_report::EvalTiming;
+use vbench_suite::{Aggregation, Dataset, Protocol};
+
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    pub device: Device,
+    /// Views per forward (of one video).
+    pub batch: usize,
+    /// Decoder threads; 0 decodes on the inference thread (no overlap, for measuring).
+    pub decode_threads: usize,
+    /// Videos decoded ahead of inference, at most.
+    pub queue: usize,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        EvalOptions {
+            device: Device::Cpu,
+            batch: 10,
+            decode_threads: 1,
+            queue: 2,
+        }
+    }
+}
+
+/// Why a video has no scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    Missing,
+    LabelOutOfRange,
+    Decode,
+    Inference,
+    UnsupportedSource,
+}
+
+impl FailureKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Missing => "missing",
+            FailureKind::LabelOutOfRange => "label_out_of_range",
+            FailureKind::Decode => "decode",
+            FailureKind::Inference => "inference",
+            FailureKind::UnsupportedSource => "unsupported_source",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct VideoFailure {
+    pub index: usize,
+    pub id: String,
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+#[derive(Debug)]
+pub struct ScoredView {
+    pub view: View,
+    pub scores: Vec<f32>,
+}
+
+#[derive(Debug)]
+pub struct VideoPrediction {
+    pub index: usize,
+    pub id: String,
+    /// In the sampler's order (clip-major, then crop).
+    pub views: Vec<ScoredView>,
+    /// The views aggregated as the protocol says.
+    pub scores: Vec<f32>,
+}
+
+#[derive(Debug)]
+pub enum VideoOutcome {
+    Scored(VideoPrediction),
+    Failed(VideoFailure),
+}
+
+/// One video to evaluate: its position in the dataset list and the sample.
+#[derive(Debug, Clone)]
+pub struct VideoJob {
+    pub index: usize,
+    pub sample: Sample,
+}
+
+/// Where one [`run_videos`] call spent its time.
+#[derive(Debug, Clone, Default)]
+pub struct EvalStats {
+    pub videos: usize,
+    pub failed: usize,
+    pub views: usize,
+    pub wall_s: f64,
+    pub decode_s: f64,
+    pub infer_s: f64,
+    pub wait_s: f64,
+}
+
+impl EvalStats {
+    pub fn timing(&self, opts: &EvalOptions) -> EvalTiming {
+        EvalTiming {
+            videos: self.videos as u64,
+            views: self.views as u64,
+            wall_s: self.wall_s,
+            views_per_s: if self.wall_s > 0.0 {
+                self.views as f64 / self.wall_s
+            } else {
+                0.0
+            },
+            decode_busy_s: self.decode_s,
+            inference_busy_s: self.infer_s,
+            inference_wait_s: self.wait_s,
+            decode_threads: opts.decode_threads as u32,
+            batch: opts.batch as u32,
+            device: format!("{:?}", opts.device).to_lowercase(),
+            threads: tch::get_num_threads() as i64,
+        }
+    }
+}
+
+/// Runs one batch of views (all of one video) through the model: one score vector per view.
+fn forward(
+    model: &dyn VideoModel,
+    views: &[ViewTensor],
+) -> std::result::Result<Vec<Vec<f32>>, String> {
+    let pathways = views.first().map_or(0, |v| v.pathways.len());
+    let stacked = (0..pathways)
+        .map(|p| {
+            let parts: Vec<&Tensor> = views.iter().filter_map(|v| v.pathways.get(p)).collect();
+            Tensor::f_stack(&parts, 0).map_err(|e| e.to_string())
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let input = match <[Tensor; 2]>::try_from(stacked) {
+        Ok([slow, fast]) => ModelInput::SlowFast { slow, fast },
+        Err(mut one) if one.len() == 1 => ModelInput::Single(one.remove(0)),
+        Err(other) => return Err(format!("views with {} pathways", other.len())),
+    };
+    let out = model.forward(&input).map_err(|e| e.to_string())?;
+    let scores = out
+        .scores
+        .f_to_kind(Kind::Float)
+        .and_then(|t| t.f_to_device(Device::Cpu))
+        .and_then(|t| t.f_contiguous())
+        .map_err(|e| e.to_string())?;
+    let size = scores.size();
+    if size.len() != 2 || size[0] != views.len() as i64 {
+        return Err(format!(
+            "scores of shape {size:?} for {} views",
+            views.len()
+        ));
+    }
+    let flat = Vec::<f32>::try_from(&scores.flatten(0, -1)).map_err(|e| e.to_string())?;
+    Ok(flat
+        .chunks(size[1].max(1) as usize)
+        .map(<[f32]>::to_vec)
+        .collect())
+}
+
+/// A decoding error's kind: the file is not there, or it is and cannot be used.
+fn decode_failure(e: &vbench_data::DataError) -> (FailureKind, String) {
+    let kind = match classify(e) {
+        ProblemKind::Missing => FailureKind::Missing,
+        _ => FailureKind::Decode,
+    };
+    (kind, e.to_string())
+}
+
+/// Scores one video's views in batches of `batch` and aggregates them.
+fn score_video(
+    model: &dyn VideoModel,
+    views: Vec<ViewTensor>,
+    batch: usize,
+    method: Aggregation,
+    id: &str,
+    stats: &mut EvalStats,
+) -> Result<(Vec<ScoredView>, Vec<f32>), (FailureKind, String)> {
+    let mut scored = Vec::with_capacity(views.len());
+    let mut rest = views;
+    while !rest.is_empty() {
+        let tail = rest.split_off(batch.min(rest.len()));
+        let started = Instant::now();
+        let result = forward(model, &rest);
+        stats.infer_s += started.elapsed().as_secs_f64();
+        let scores = result.map_err(|m| (FailureKind::Inference, m))?;
+        stats.views += rest.len();
+        scored.extend(rest.into_iter().zip(scores).map(|(v, scores)| ScoredView {
+            view: v.view,
+            scores,
+        }));
+        rest = tail;
+    }
+    let refs: Vec<&[f32]> = scored.iter().map(|v| v.scores.as_slice()).collect();
+    let scores =
+        aggregate(id, &refs, method).map_err(|e| (FailureKind::Inference, e.to_string()))?;
+    Ok((scored, scores))
+}
+
+/// Evaluates `jobs` (samples of `dataset`) with `model` under `protocol`, calling `on_video` once
+/// per video, in list order. An error from `on_video` stops the run (the decoders stop after
+/// their current video).
+pub fn run_videos<E>(
+    model: &dyn VideoModel,
+    dataset: Dataset,
+    protocol: &Protocol,
+    jobs: Vec<VideoJob>,
+    opts: &EvalOptions,
+    on_video: &mut dyn FnMut(VideoOutcome) -> Result<(), E>,
+) -> Result<EvalStats, E> {
+    let started = Instant::now();
+    let mut stats = EvalStats::default();
+    let batch = opts.batch.max(1);
+    // AVA keyframes need the detector: say so instead of a decoding error.
+    let unsupported = |s: &Sample| matches!(s.source, Source::Keyframe { .. });
+    let mut finish = |stats: &mut EvalStats,
+                      index: usize,
+                      id: String,
+                      views: Result<Vec<ViewTensor>, (FailureKind, String)>|
+     -> Result<(), E> {
+        let outcome = match views
+            .and_then(|v| score_video(model, v, batch, protocol.aggregation, &id, stats))
+        {
+            Ok((views, scores)) => {
+                stats.videos += 1;
+                VideoOutcome::Scored(VideoPrediction {
+                    index,
+                    id,
+                    views,
+                    scores,
+                })
+            }
+            Err((kind, message)) => {
+                stats.failed += 1;
+                VideoOutcome::Failed(VideoFailure {
+                    index,
+                    id,
+                    kind,
+                    message,
+                })
+            }
+        };
+        on_video(outcome)
+    };
+    let unsupported_msg = || {
+        (
+            FailureKind::UnsupportedSource,
+            "AVA keyframes need the detection pipeline".to_string(),
+        )
+    };
+    if opts.decode_threads == 0 {
+        for job in jobs {
+            let t = Instant::now();
+            let views = if unsupported(&job.sample) {
+                Err(unsupported_msg())
+            } else {
+                extract_sample_views(&job.sample, dataset, protocol).map_err(|e| decode_failure(&e))
+            };
+            stats.decode_s += t.elapsed().as_secs_f64();
+            finish(&mut stats, job.index, job.sample.id, views)?;
+        }
+    } else {
+        let (skipped, jobs): (Vec<VideoJob>, Vec<VideoJob>) =
+            jobs.into_iter().partition(|j| unsupported(&j.sample));
+        for job in skipped {
+            finish(&mut stats, job.index, job.sample.id, Err(unsupported_msg()))?;
+        }
+        let loader = ViewLoader::spawn(
+            jobs.into_iter().map(|j| (j.index, j.sample)).collect(),
+            dataset,
+            protocol.clone(),
+            LoaderOptions {
+                workers: opts.decode_threads,
+                capacity: opts.queue.max(1),
+                // Decoders resize on one thread each: the cores belong to inference.
+                intra_op_threads: Some(1),
+                ..LoaderOptions::default()
+            },
+        );
+        let mut loader = loader.into_iter();
+        loop {
+            let waited = Instant::now();
+            let Some(item) = loader.next() else { break };
+            stats.wait_s += waited.elapsed().as_secs_f64();
+            stats.decode_s += item.decode_s;
+            let views = item.views.map_err(|e| decode_failure(&e));
+            finish(&mut stats, item.position, item.id, views)?;
+        }
+    }
+    stats.wall_s = started.elapsed().as_secs_f64();
+    Ok(stats)
+}

@@ -1,0 +1,155 @@
+//! Predictions file: resume, torn tails, refusals, exact f32 round trip.
+
+use super::*;
+use vbench_suite::{find_entry, Aggregation};
+
+fn header(weights: &str) -> Header {
+    let (plan, i) = find_entry("k400/x3d_xs").unwrap();
+    let mut protocol = plan.entries[i].protocol.clone();
+    protocol.num_classes = 3;
+    Header {
+        vbench_predictions: FORMAT_VERSION,
+        entry: "k400/x3d_xs".into(),
+        arch: "x3d_xs".into(),
+        task: "classification".into(),
+        num_classes: 3,
+        protocol,
+        weights: WeightsInfo {
+            file: "w.pyth".into(),
+            sha256: weights.into(),
+        },
+        dataset: DatasetInfo {
+            name: "kinetics".into(),
+            manifest: "test.csv".into(),
+            videos: 3,
+            sha256: "d".into(),
+        },
+        batch: 10,
+        device: "cpu".into(),
+        vbench_version: String::new(),
+    }
+}
+
+fn ok(index: usize, label: i64, views: &[[f32; 3]]) -> Record {
+    let views: Vec<ViewRecord> = views
+        .iter()
+        .map(|s| ViewRecord {
+            clip: 0,
+            crop: 0,
+            scores: s.to_vec(),
+        })
+        .collect();
+    let refs: Vec<&[f32]> = views.iter().map(|v| v.scores.as_slice()).collect();
+    Record {
+        index,
+        id: format!("v{index}"),
+        status: RecordStatus::Ok,
+        label: Some(label),
+        labels: None,
+        scores: Some(aggregate("v", &refs, Aggregation::Sum).unwrap()),
+        views,
+        kind: None,
+        error: None,
+    }
+}
+
+#[test]
+fn predictions_resume_drops_torn_tail_and_latest_record_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.jsonl");
+    let (mut w, done) = PredictionsWriter::open(&path, &header("w"), false).unwrap();
+    assert_eq!(done.scored(), 0);
+    let mut failed = Record::for_sample(
+        1,
+        &Sample {
+            id: "v1".into(),
+            labels: Labels::Single(1),
+            source: vbench_data::datasets::Source::Video("x".into()),
+        },
+        RecordStatus::Failed,
+    );
+    failed.kind = Some("decode".into());
+    failed.error = Some("broken".into());
+    w.append(&ok(0, 2, &[[0.1, 0.2, 0.7], [0.3, 0.3, 0.4]]))
+        .unwrap();
+    w.append(&failed).unwrap();
+    drop(w);
+    // A torn write: half a record, no newline.
+    let line = serde_json::to_string(&ok(2, 0, &[[0.5, 0.25, 0.25]])).unwrap();
+    let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+    f.write_all(&line.as_bytes()[..line.len() / 2]).unwrap();
+    drop(f);
+    let s = score_file(&path, None).unwrap();
+    assert!(s.torn_tail);
+    assert_eq!((s.accuracy.videos, s.accuracy.failed_videos), (1, 1));
+    assert_eq!(s.not_reached, 1);
+
+    let (mut w, done) = PredictionsWriter::open(&path, &header("w"), false).unwrap();
+    assert!(done.is_scored(0, "v0") && !done.is_scored(1, "v1"));
+    assert!(done.has_failure(1, "v1", "broken"));
+    w.append(&ok(1, 1, &[[0.2, 0.6, 0.2]])).unwrap();
+    w.append(&ok(2, 0, &[[0.5, 0.25, 0.25]])).unwrap();
+    drop(w);
+    let s = score_file(&path, None).unwrap();
+    assert!(!s.torn_tail);
+    assert_eq!((s.accuracy.videos, s.accuracy.failed_videos), (3, 0));
+    // Video level: v0 → 2 (sum 0.4, 0.5, 1.1) right, v1 right, v2 right.
+    assert_eq!(s.accuracy.top1, Some(100.0));
+    // Clip level: 4 views, the second view of v0 (0.3, 0.3, 0.4) right too.
+    assert_eq!(s.accuracy.clip_top1, Some(100.0));
+    assert_eq!(s.accuracy.details.unwrap().clip_views, 4);
+    // Max instead of sum: v0 → (0.3, 0.3, 0.7), still class 2.
+    assert_eq!(
+        score_file(&path, Some(Aggregation::Max))
+            .unwrap()
+            .accuracy
+            .top1,
+        Some(100.0)
+    );
+}
+
+#[test]
+fn predictions_refuse_other_inputs_and_corrupt_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.jsonl");
+    drop(PredictionsWriter::open(&path, &header("w"), false).unwrap());
+    let e = PredictionsWriter::open(&path, &header("other"), false)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("weights sha256") && e.contains("--fresh"), "{e}");
+    // --fresh starts over.
+    drop(PredictionsWriter::open(&path, &header("other"), true).unwrap());
+    let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+    f.write_all(b"{not json}\n").unwrap();
+    f.write_all(
+        serde_json::to_string(&ok(0, 0, &[[1.0, 0.0, 0.0]]))
+            .unwrap()
+            .as_bytes(),
+    )
+    .unwrap();
+    f.write_all(b"\n").unwrap();
+    drop(f);
+    let e = score_file(&path, None).err().unwrap().to_string();
+    assert!(e.contains("p.jsonl:2:"), "{e}");
+}
+
+#[test]
+fn predictions_f32_scores_round_trip_exactly() {
+    // Every bit pattern class: tiny, subnormal, near 1, large, from a fixed LCG.
+    let mut x: u32 = 12345;
+    let mut values = vec![f32::MIN_POSITIVE, 1e-45, 1.0 - f32::EPSILON, 3.4e38];
+    for _ in 0..200_000 {
+        x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        let v = f32::from_bits(x);
+        if v.is_finite() {
+            values.push(v);
+        }
+    }
+    let text = serde_json::to_string(&values).unwrap();
+    let back: Vec<f32> = serde_json::from_str(&text).unwrap();
+    assert!(values
+        .iter()
+        .zip(&back)
+        .all(|(a, b)| a.to_bits() == b.to_bits()));
+}
