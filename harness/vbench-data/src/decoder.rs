@@ -34,6 +34,16 @@ pub(crate) fn init_ffmpeg() {
     });
 }
 
+thread_local! {
+    static DECODE_THREADS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// FFmpeg decoder threads for videos opened on the calling thread from now on (0: FFmpeg picks,
+/// one per core). Worker pools that decode several videos at once set 1.
+pub fn set_decode_threads(n: usize) {
+    DECODE_THREADS.with(|c| c.set(n));
+}
+
 /// What the container says about the video stream.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct VideoInfo {
@@ -140,9 +150,9 @@ pub(crate) fn frames_to_tensor(frames: &[&Arc<RgbFrame>], path: &Path) -> Result
         });
     };
     let (w, h) = (first.width, first.height);
-    let mut buf = Vec::with_capacity(frames.len() * first.data.len());
+    let frame_len = first.data.len();
     for f in frames {
-        if (f.width, f.height) != (w, h) {
+        if (f.width, f.height) != (w, h) || f.data.len() != frame_len {
             return Err(DataError::Frames {
                 path: path.to_path_buf(),
                 message: format!(
@@ -151,10 +161,19 @@ pub(crate) fn frames_to_tensor(frames: &[&Arc<RgbFrame>], path: &Path) -> Result
                 ),
             });
         }
-        buf.extend_from_slice(&f.data);
     }
     let size = [frames.len() as i64, h as i64, w as i64, 3];
-    Tensor::f_from_data_size(&buf, &size, Kind::Uint8).map_err(|e| DataError::torch(path, e))
+    let out = Tensor::f_empty(size, (Kind::Uint8, tch::Device::Cpu))
+        .map_err(|e| DataError::torch(path, e))?;
+    // Straight into the tensor's storage: one copy per frame, no staging buffer.
+    // SAFETY: `out` is a fresh contiguous uint8 CPU tensor of frames.len() * frame_len bytes.
+    let dst = unsafe {
+        std::slice::from_raw_parts_mut(out.data_ptr() as *mut u8, frames.len() * frame_len)
+    };
+    for (d, f) in dst.chunks_exact_mut(frame_len.max(1)).zip(frames) {
+        d.copy_from_slice(&f.data);
+    }
+    Ok(out)
 }
 
 /// The result of one forward decoding pass over several ranges.
@@ -237,9 +256,11 @@ impl VideoReader {
         let fps = stream.avg_frame_rate();
         let mut ctx =
             ff::codec::context::Context::from_parameters(stream.parameters()).map_err(open_err)?;
-        // PyAV decodes with slice threads, all cores; output is bit-exact either way.
+        // PyAV decodes with slice threads, all cores; output is bit-exact either way. A decoder
+        // pool sets one thread per decoder instead ([`set_decode_threads`]).
         ctx.set_threading(ff::codec::threading::Config {
             kind: ff::codec::threading::Type::Slice,
+            count: DECODE_THREADS.with(|c| c.get()),
             ..Default::default()
         });
         // SAFETY: the context is fresh and unopened; pkt_timebase is a plain field.

@@ -67,7 +67,7 @@ pub fn ssv2_segment_indices(n: usize, t: usize) -> Vec<usize> {
 /// as a Python float, with NUM_FRAMES and SAMPLING_RATE those of the (fast) input clip.
 pub fn charades_clip_duration(p: &Protocol, what: &Path) -> Result<f64> {
     let alpha = p.alpha.unwrap_or(1);
-    if alpha == 0 || p.sample_rate % alpha != 0 || p.target_fps == 0 {
+    if alpha == 0 || !p.sample_rate.is_multiple_of(alpha) || p.target_fps == 0 {
         return Err(DataError::Invalid {
             what: what.display().to_string(),
             message: format!(
@@ -100,6 +100,9 @@ fn frame_range(start: Ratio, end: Ratio, n: usize) -> Result<Option<(usize, usiz
     Ok(Some((index(start.to_f64()), index(end_f).min(n))))
 }
 
+/// A clip to load: its `ClipInfo`, its frame range `[a, b)` and the frames kept.
+type PlannedClip = (ClipInfo, usize, usize, Vec<usize>);
+
 /// Decodes `frames` (one video's JPEGs in temporal order) into, per clip, the frames the dataset
 /// keeps, as [`crate::views::sample_clips`] does for encoded videos.
 pub fn sample_frame_clips(
@@ -128,7 +131,7 @@ pub fn sample_frame_clips(
         other => other,
     };
     let duration_f = n as f64 / FRAME_VIDEO_FPS;
-    let (sampler, per_clip): (_, Vec<(ClipInfo, usize, usize, Vec<usize>)>) = match sampling {
+    let (sampler, per_clip): (_, Vec<PlannedClip>) = match sampling {
         FrameSampling::Ssv2Segments => {
             // "Put arbitrary duration as ssv2 always needs full video clip."
             let s = ConstantClipsPerVideoSampler::new(

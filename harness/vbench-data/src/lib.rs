@@ -31,7 +31,10 @@ pub mod sampler;
 pub mod transforms;
 pub mod views;
 
-pub use decoder::{ClipFrames, DecodePass, ProbeStats, PtsRange, RgbFrame, VideoInfo, VideoReader};
+pub use decoder::{
+    set_decode_threads, ClipFrames, DecodePass, ProbeStats, PtsRange, RgbFrame, VideoInfo,
+    VideoReader,
+};
 pub use error::{DataError, Result};
 pub use frame_views::{extract_frame_views, sample_frame_clips, FrameSampling};
 pub use loader::{extract_sample_views, LoadedSample, LoaderOptions, ViewLoader};

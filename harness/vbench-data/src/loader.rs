@@ -63,6 +63,8 @@ pub struct LoaderOptions {
     /// libtorch intra-op threads inside each worker (resizing); `None` leaves the default.
     /// One per worker avoids oversubscribing cores that inference also uses.
     pub intra_op_threads: Option<i32>,
+    /// FFmpeg threads per decoder in each worker (`None`: FFmpeg's default, one per core).
+    pub decode_threads: Option<usize>,
 }
 
 impl Default for LoaderOptions {
@@ -71,6 +73,7 @@ impl Default for LoaderOptions {
             workers: 2,
             capacity: 4,
             intra_op_threads: Some(1),
+            decode_threads: Some(1),
         }
     }
 }
@@ -132,11 +135,14 @@ impl ViewLoader {
             .map(|_| {
                 let (jobs, protocol, shared, tx) =
                     (jobs.clone(), protocol.clone(), shared.clone(), tx.clone());
-                let threads = opts.intra_op_threads;
+                let (threads, decode_threads) = (opts.intra_op_threads, opts.decode_threads);
                 std::thread::spawn(move || {
                     if let Some(n) = threads {
                         // Per thread: OpenMP's thread count is a per-thread setting.
                         tch::set_num_threads(n.max(1));
+                    }
+                    if let Some(n) = decode_threads {
+                        crate::decoder::set_decode_threads(n);
                     }
                     while let Some(i) = take_job(&shared, total, capacity) {
                         let (position, sample) = &jobs[i];
@@ -225,5 +231,96 @@ impl Drop for ViewLoader {
         for h in self.handles.drain(..) {
             let _ = h.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::datasets::Labels;
+    use std::path::PathBuf;
+    use vbench_suite::{Activation, Aggregation, ChannelOrder, Normalization, Sampler};
+
+    fn video(name: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data/videos")
+            .join(name)
+    }
+
+    #[test]
+    fn delivers_in_order_with_errors_in_place_and_matches_extract_views() {
+        let p = Protocol {
+            frames: 4,
+            sample_rate: 12,
+            alpha: None,
+            short_side: 64,
+            crop: 64,
+            spatial_crops: 2,
+            temporal_clips: 2,
+            target_fps: 30,
+            num_classes: 400,
+            channels: ChannelOrder::Rgb,
+            normalization: Normalization::Kinetics,
+            head_activation: Activation::Softmax,
+            aggregation: Aggregation::Sum,
+            sampler: Sampler::ConstantClipsPerVideo,
+        };
+        let files = [
+            "short.avi",
+            "missing.mp4",
+            "k400_demo.mp4",
+            "mobile_demo_2.mp4",
+        ];
+        if !video(files[0]).exists() {
+            eprintln!("shared videos not found; skipped");
+            return;
+        }
+        let jobs: Vec<(usize, Sample)> = files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let s = Sample {
+                    id: f.to_string(),
+                    labels: Labels::Single(0),
+                    source: Source::Video(video(f)),
+                };
+                (10 + i, s)
+            })
+            .collect();
+        let opts = LoaderOptions {
+            workers: 2,
+            capacity: 1,
+            ..LoaderOptions::default()
+        };
+        let got: Vec<LoadedSample> =
+            ViewLoader::spawn(jobs, Dataset::Kinetics400, p.clone(), opts).collect();
+        let positions: Vec<usize> = got.iter().map(|g| g.position).collect();
+        assert_eq!(positions, vec![10, 11, 12, 13]);
+        let err = got[1].views.as_ref().unwrap_err().to_string();
+        assert!(err.contains("missing.mp4"), "{err}");
+        for (g, f) in got.iter().zip(files) {
+            let Ok(views) = &g.views else { continue };
+            let direct = extract_views(&video(f), &p).unwrap();
+            assert_eq!(views.len(), 4);
+            for (a, b) in views.iter().zip(&direct) {
+                assert_eq!(a.view, b.view);
+                assert!(a.pathways[0].equal(&b.pathways[0]));
+            }
+        }
+        // Dropping a loader mid-way stops its workers.
+        let jobs = vec![(0, got[0].id.clone())]
+            .into_iter()
+            .map(|(i, id)| {
+                let s = Sample {
+                    id: id.clone(),
+                    labels: Labels::Single(0),
+                    source: Source::Video(video(&id)),
+                };
+                (i, s)
+            })
+            .collect();
+        let mut l = ViewLoader::spawn(jobs, Dataset::Kinetics400, p, LoaderOptions::default());
+        assert_eq!(l.remaining(), 1);
+        drop(l.next());
     }
 }

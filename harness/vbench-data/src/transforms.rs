@@ -256,6 +256,11 @@ impl TestTransform {
             d[2] = table[2][px[2] as usize];
         }
         out = out.f_permute([3, 0, 1, 2]).map_err(torch)?;
+        // Bilinear resizing to the same size is the identity (every source index is exact, its
+        // weights are 1 and 0), so a clip whose short side already has the size is returned as is.
+        if short_side_scale_size(s[1], s[2], self.short_side) == (s[1], s[2]) {
+            return Ok(out);
+        }
         short_side_scale(&out, self.short_side)
     }
 
@@ -352,6 +357,16 @@ mod tests {
             .view([1, 16, 16, 1])
             .expand([6, 16, 16, 3], false)
             .contiguous();
+        // A short side that already has the size: no resize, the same bits.
+        let same = TestTransform {
+            short_side: 48,
+            crop: 48,
+            ..t.clone()
+        };
+        let a = same
+            .clip_stage(&thwc_u8_to_cthw_f32(&clip).unwrap())
+            .unwrap();
+        assert!(a.equal(&same.clip_stage_u8(&clip).unwrap()));
         let t16 = TestTransform {
             short_side: 16,
             crop: 16,

@@ -67,7 +67,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
     };
     let tty = std::io::stderr().is_terminal();
     let progress = |done: usize, total: usize| {
-        if tty && (done == total || done % 25 == 0) {
+        if tty && (done == total || done.is_multiple_of(25)) {
             eprint!("\rchecked {done}/{total}");
             if done == total {
                 eprintln!();

@@ -302,3 +302,43 @@ fn ucf101_train_and_test_lists() {
         (wrong.clone(), 2)
     );
 }
+
+#[test]
+fn manifest_hash_is_the_documented_canonical_form() {
+    // sha256 of "0\tvideos/a.mp4\t5\n1\tvid_b\t[1, 20]\n2\tc\t-1\n" (Python hashlib).
+    let s = |id: &str, labels| Sample {
+        id: id.into(),
+        labels,
+        source: Source::Video(PathBuf::from("/anywhere").join(id)),
+    };
+    let list = vec![
+        s("videos/a.mp4", Labels::Single(5)),
+        s("vid_b", Labels::Multi(vec![1, 20])),
+        s("c", Labels::Single(-1)),
+    ];
+    assert_eq!(
+        manifest_hash(&list),
+        "f9e03970305ce52e5270231827f6271d06fae1f15d696921e99842a237c7cce1"
+    );
+    // Order is part of the identity; the root is not.
+    let mut swapped = list.clone();
+    swapped.swap(0, 1);
+    assert_ne!(manifest_hash(&swapped), manifest_hash(&list));
+}
+
+#[test]
+fn layouts_resolve_under_a_root_and_name_what_is_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let e = load_manifest(vbench_suite::Dataset::Kinetics400, root, None).unwrap_err();
+    assert!(e.to_string().contains("test.csv or val.csv"), "{e}");
+    write(root, "val.csv", "a/x.mp4 3\nb/y.mp4 1\n");
+    let m = load_manifest(vbench_suite::Dataset::Kinetics400, root, None).unwrap();
+    assert_eq!((m.manifest.as_str(), m.samples.len()), ("val.csv", 2));
+    assert_eq!(m.samples[0].source, Source::Video(root.join("a/x.mp4")));
+    let e = load_manifest(vbench_suite::Dataset::Ssv2, root, None).unwrap_err();
+    assert!(
+        e.to_string().contains("something-something-v2-labels.json"),
+        "{e}"
+    );
+}
