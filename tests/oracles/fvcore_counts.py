@@ -2,13 +2,18 @@
 
 Reads a JSON list of requests on stdin, one per model input:
     {"key": str, "arch": str, "num_classes": int, "frames": int, "alpha": int|null,
-     "crop": int, "head_pool": [[t, h, w], ...] | null, "boxes": int (detectors only, optional)}
+     "crop": int, "head_pool": [[t, h, w], ...] | null}
 "head_pool" replaces the head's AvgPool3d kernel(s) ([slow, fast] for SlowFast), stride 1, so a
 reduced crop still fits the head; null keeps the zoo's.
 and writes one JSON object keyed by "key":
-    {"params": int, "train": {op: flops}, "eval": {op: flops}, "seconds": float}
+    {"params": int, "train": {op: flops}, "eval": {op: flops}, "seconds": float,
+     "train_traced": bool}
 "train"/"eval" are `FlopCountAnalysis(model, inputs).by_operator()` with the model in that mode
-(fvcore counts BatchNorm at 5 FLOPs per element in train mode, 2 in eval). Batch size 1.
+(fvcore counts BatchNorm at 5 FLOPs per element in train mode, 2 in eval). Batch size 1. The
+detectors get one whole-frame box, [0, 0, 0, W, H], as vbench's `forward()` scores a clip.
+For a model without BatchNorm (MViT) the train count is the eval one, not traced again
+("train_traced": false): batch_norm is fvcore's only mode-dependent handle, and what MViT runs
+only in one mode (dropout, the head's softmax) has no handle. That halves MViT's cost.
 
 Models are built with pretrained=False: FLOPs and params do not depend on weight values.
 """
@@ -78,9 +83,7 @@ def inputs(req):
         x = torch.rand(1, 3, t, s, s, generator=g)
     if "detection" in req["arch"]:
         # Boxes in pixels of the input frame: [batch index, x1, y1, x2, y2].
-        k = req.get("boxes", 1)
-        boxes = torch.tensor([[0.0, 8.0 * i, 8.0 * i, s / 2 + 4.0 * i, s / 2 + 4.0 * i] for i in range(k)])
-        return (x, boxes)
+        return (x, torch.tensor([[0.0, 0.0, 0.0, float(s), float(s)]]))
     return (x,)
 
 
@@ -104,11 +107,14 @@ def main():
             set_head_pools(model, req["head_pool"])
         params = sum(p.numel() for p in model.parameters())
         res = {"params": params}
-        for mode in ("train", "eval"):
+        has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+        for mode in ("eval", "train") if has_bn else ("eval",):
             model.train(mode == "train")
             # MultiPathWayWithFuse overwrites entries of its input list: a fresh list per call.
             with torch.no_grad():
                 res[mode] = count(model, inputs(req))
+        res["train_traced"] = has_bn
+        res.setdefault("train", res["eval"])
         res["seconds"] = time.perf_counter() - t0
         out[req["key"]] = res
         print(req["key"], f"{res['seconds']:.1f}s", file=sys.stderr, flush=True)

@@ -2,21 +2,27 @@
 //! forward (shapes only, no arithmetic), under named counting conventions.
 //!
 //! The unit is fvcore's: one multiply-add is one FLOP. Per op, with `n(s)` the product of a shape's
-//! dims after the batch dim (dim 0 is the batch of clips; every recorded op keeps it there):
+//! dims after the batch dim (dim 0 is the batch of clips; every recorded op keeps it there, and the
+//! detectors' head ops after RoIAlign have boxes there, one whole-frame box per clip in `forward()`):
 //!
 //! | op (fvcore's name) | FLOPs per clip |
 //! |---|---|
 //! | `conv` | `prod(weight) · prod(output[2..])` (bias not counted) |
 //! | `linear` | `n(input) · out_features` |
+//! | `matmul` | `n(a) · b[-1]` (`a @ b`; MViT's `q @ kᵀ` and `attn @ v`) |
 //! | `batch_norm` | `5 · n(input)` (affine) under fvcore-2021, `2 · n(input)` under fvcore-eval |
+//! | `layer_norm` | `5 · n(input)` (affine), `4 ·` without, under fvcore-2021 and fvcore-eval |
 //! | `adaptive_avg_pool2d` | `n(input)`, 4-D inputs only: fvcore has no handle for the 3-D op |
-//! | relu, sigmoid, softmax, swish, add, mul, max/avg pool, 3-D adaptive pool | not counted |
+//! | relu, sigmoid, softmax, swish, gelu, add, mul, max/avg pool, 3-D adaptive pool, roi_align | not counted |
+//!
+//! The uncounted ones are fvcore's too: it has no handle for `aten::gelu`, `aten::softmax`,
+//! `aten::add`/`mul` or `torchvision::roi_align` (`_DEFAULT_SUPPORTED_OPS` in `flop_count.py`).
 //!
 //! The conventions, after fvcore's history (`fvcore/nn/flop_count.py`, `jit_handles.py`):
 //! - **fvcore-2021**: conv + linear/matmul as multiply-adds, every norm at 5 FLOPs per element.
 //!   fvcore counted BatchNorm so in any mode from 2021-03-09 (commit 1f43d07) to 2021-06-03
 //!   (052545c); since then it does only for a model in `train()` mode. 18 of the 20 published zoo
-//!   GFLOPs use it.
+//!   GFLOPs use it (the two MViT rows tie with fvcore-eval: MViT has no BatchNorm).
 //! - **conv-linear**: conv + linear/matmul only, norms not counted: fvcore before 2021-03-09. The
 //!   K400 Slow R50 8×8 (54.52) and SlowFast R50 8×8 (65.71) rows use it.
 //! - **fvcore-eval**: today's fvcore default on an `eval()` model: BatchNorm at 2 FLOPs per element
@@ -87,10 +93,12 @@ impl Convention {
     pub fn description(self) -> &'static str {
         match self {
             Convention::Fvcore2021 => {
-                "conv + linear/matmul, BatchNorm at 5 per element (fvcore Mar-Jun 2021; fvcore on a train() model)"
+                "conv + linear/matmul, norms at 5 per element (fvcore Mar-Jun 2021; fvcore on a train() model)"
             }
             Convention::ConvLinear => "conv + linear/matmul only, norms not counted (fvcore before Mar 2021)",
-            Convention::FvcoreEval => "fvcore's default on an eval() model: BatchNorm at 2 per element",
+            Convention::FvcoreEval => {
+                "fvcore's default on an eval() model: BatchNorm at 2 per element, LayerNorm at 5"
+            }
         }
     }
 }
@@ -106,7 +114,9 @@ pub fn fvcore_op(rec: &OpRecord) -> Option<&'static str> {
     match rec.op {
         OpKind::Conv => Some("conv"),
         OpKind::Linear => Some("linear"),
+        OpKind::Matmul => Some("matmul"),
         OpKind::BatchNorm => Some("batch_norm"),
+        OpKind::LayerNorm => Some("layer_norm"),
         OpKind::AdaptiveAvgPool if rec.input_shape.len() == 4 => Some("adaptive_avg_pool2d"),
         _ => None,
     }
@@ -186,9 +196,23 @@ pub fn op_flops(entry: &str, rec: &OpRecord, conv: Convention) -> Result<u64, Fl
                 .ok_or_else(|| bad(entry, rec, "empty weight shape"))?;
             scaled(per_clip_in()?, product(entry, rec, &[out])?)
         }
-        "batch_norm" => {
-            // Our BatchNorm3d is always affine (fvcore: 4 and 1 without affine).
-            let per_element = if conv == Convention::FvcoreEval { 2 } else { 5 };
+        "matmul" => {
+            // fvcore's matmul handle: prod(a.shape) · b.shape[-1]; `weight_shape` is b's shape.
+            let cols = *weight()?
+                .last()
+                .ok_or_else(|| bad(entry, rec, "empty right-operand shape"))?;
+            scaled(per_clip_in()?, product(entry, rec, &[cols])?)
+        }
+        "batch_norm" | "layer_norm" => {
+            // fvcore's norm_flop_counter: 5 per element with affine params, 4 without; only
+            // batch_norm in eval mode has its own rule (2, 1 without affine).
+            let affine = rec.weight_shape.is_some();
+            let per_element = match (name, conv, affine) {
+                ("batch_norm", Convention::FvcoreEval, true) => 2,
+                ("batch_norm", Convention::FvcoreEval, false) => 1,
+                (_, _, true) => 5,
+                (_, _, false) => 4,
+            };
             scaled(per_clip_in()?, per_element)
         }
         "adaptive_avg_pool2d" => per_clip_in(),
@@ -346,6 +370,20 @@ pub fn flops_result(
             _ => rows,
         },
     })
+}
+
+/// The conventions that print as the published value, where they all give `reproduced_by`'s count:
+/// `fvcore-2021 = fvcore-eval` for a model without BatchNorm. What `vbench stats` shows.
+pub fn reproduced_label(f: &FlopsResult) -> Option<String> {
+    let by = f.reproduced_by.as_deref()?;
+    let count = f.conventions.iter().find(|c| c.convention == by)?.flops;
+    let same: Vec<&str> = f
+        .conventions
+        .iter()
+        .filter(|c| c.flops == count)
+        .map(|c| c.convention.as_str())
+        .collect();
+    Some(same.join(" = "))
 }
 
 fn flops_note(
@@ -581,7 +619,41 @@ mod tests {
             &[0, 64, 8, 128, 128],
             None,
         );
+        // MViT-B's first attention: 8 heads, 25089 tokens, head dim 12; q @ kᵀ over pooled keys.
+        let mm = rec(
+            OpKind::Matmul,
+            &[0, 1, 25089, 96],
+            &[0, 1, 25089, 784],
+            Some(&[0, 1, 96, 784]),
+        );
+        let ln = rec(
+            OpKind::LayerNorm,
+            &[0, 25089, 96],
+            &[0, 25089, 96],
+            Some(&[96]),
+        );
+        let mut ln_plain = ln.clone();
+        ln_plain.weight_shape = None;
+        let gelu = rec(OpKind::Gelu, &[0, 25089, 384], &[0, 25089, 384], None);
+        let roi = rec(OpKind::RoiAlign, &[0, 2048, 16, 16], &[0, 2048, 7, 7], None);
         let f = |r: &OpRecord, c| op_flops("t", r, c).unwrap();
+        for c in Convention::ALL {
+            assert_eq!(
+                f(&mm, c),
+                25089 * 96 * 784,
+                "{c}: matmul counts under every convention"
+            );
+            assert_eq!(
+                (f(&gelu, c), f(&roi, c)),
+                (0, 0),
+                "{c}: fvcore has no handle"
+            );
+        }
+        assert_eq!(
+            [f(&ln, Fvcore2021), f(&ln, FvcoreEval), f(&ln, ConvLinear)],
+            [5 * 25089 * 96, 5 * 25089 * 96, 0]
+        );
+        assert_eq!(f(&ln_plain, FvcoreEval), 4 * 25089 * 96);
         let conv_flops = 64 * 3 * 49 * 8 * 128 * 128;
         let bn_elems = 64 * 8 * 128 * 128;
         for c in Convention::ALL {
@@ -665,6 +737,29 @@ mod tests {
             "{note}"
         );
         assert_eq!(params_note(&entry("k400/x3d_xs"), 3_794_274, &[]), None);
+    }
+
+    /// vbench counts efficient X3D's original form, the one PyTorchVideo builds and fvcore counts,
+    /// not the deployment form (BN folded into the convs, 3-D convs as 2-D taps).
+    #[test]
+    fn flops_efficient_x3d_counts_the_original_form() {
+        let e = entry("mobile/efficient_x3d_xs");
+        let (vs, model) = crate::runner::build_model(&e, Device::Cpu).unwrap();
+        let s = measure(&e, model.as_ref(), &vs, Detail::None, None).unwrap();
+        let ops = shape_pass(&e.id, model.as_ref(), &e.protocol, Device::Cpu).unwrap();
+        let deploy = model
+            .deploy_form()
+            .unwrap()
+            .expect("efficient X3D has a deploy form");
+        let dops = shape_pass(&e.id, deploy.as_ref(), &e.protocol, Device::Cpu).unwrap();
+        // The deploy form folds BN away and keeps every multiply-add: its count under any
+        // convention is the original's conv-linear count (605,256,512 for XS at 4×160²).
+        let conv_linear = total(&e.id, &ops, Convention::ConvLinear).unwrap();
+        for (c, cf) in Convention::ALL.into_iter().zip(&s.flops.conventions) {
+            assert_eq!(cf.flops, total(&e.id, &ops, c).unwrap(), "{c}");
+            assert_eq!(total(&e.id, &dops, c).unwrap(), conv_linear, "{c}");
+        }
+        assert!(!dops.iter().any(|o| o.op == OpKind::BatchNorm));
     }
 
     /// The batch-0 shape pass records the shapes of a real batch-2 forward but for dim 0 (so the

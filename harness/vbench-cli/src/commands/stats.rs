@@ -138,8 +138,8 @@ fn summary_row(r: &Row, convs: &[Convention], views: bool) -> Vec<String> {
                     .iter()
                     .map(|&c| gflops_cell(gflops_of(s, c), e, views, 4)),
             );
-            let by = match (&s.flops.reproduced_by, e.reference.gflops) {
-                (Some(c), _) => c.clone(),
+            let by = match (flops::reproduced_label(&s.flops), e.reference.gflops) {
+                (Some(c), _) => c,
                 (None, Some(_)) => "NONE".into(),
                 (None, None) => "-".into(),
             };
@@ -370,7 +370,7 @@ fn print_csv(rows: &[Row], convs: &[Convention], args: &Args) -> Result<()> {
             .map(|g| format!("{:.*}", g.decimals as usize, g.value * mult(e) as f64));
         rec.push(published.unwrap_or_default());
         rec.push(match &r.stats {
-            Outcome::Measured(s) => s.flops.reproduced_by.clone().unwrap_or_default(),
+            Outcome::Measured(s) => flops::reproduced_label(&s.flops).unwrap_or_default(),
             Outcome::NotBuilt(_) => "not built".into(),
             Outcome::Failed(_) => "FAILED".into(),
         });
@@ -441,6 +441,10 @@ pub fn exec(args: Args) -> Result<ExitCode> {
     } else {
         Detail::None
     };
+    // Counting does no arithmetic, and building fills ~700 M parameters (all suites): libtorch's
+    // intra-op threads only contend over that on a loaded machine (measured 5-6 s with 2 threads,
+    // under 1 s with one).
+    tch::set_num_threads(1);
     let (start, mut building, mut counting) = (Instant::now(), Duration::ZERO, Duration::ZERO);
     let mut rows = Vec::with_capacity(entries.len());
     for e in entries {
