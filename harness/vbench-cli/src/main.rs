@@ -34,6 +34,8 @@ enum Command {
     Gate(commands::gate::Args),
     /// Check a suite's dataset under --data-root: missing/corrupt files, labels, manifest sha256; exit 1 on failures.
     CheckData(commands::check_data::Args),
+    /// Forward latency of entries: percentiles, bootstrap CI, CV, foreign load, threads, telemetry.
+    Latency(commands::latency::Args),
     /// One video through an entry's whole test protocol: top-5 classes (or every score as JSON).
     Infer(commands::infer::Args),
     /// Metrics recomputed offline from a predictions file of `vbench run --data-root`.
@@ -52,6 +54,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Stats(args) => commands::stats::exec(args),
         Command::Compare(args) => commands::compare::exec(args),
         Command::Gate(args) => commands::gate::exec(args),
+        Command::Latency(args) => commands::latency::exec(args),
         Command::CheckData(args) => commands::check_data::exec(args),
         Command::Fetch(args) => commands::fetch::exec(args),
         Command::Infer(args) => commands::infer::exec(args),

@@ -1,33 +1,57 @@
-//! Latency of one forward pass: warm-up, then per-iteration samples (synchronised on CUDA), each
-//! tagged with the machine's foreign load; samples taken while other processes used more than
-//! `max_foreign_load` of the machine are discarded and counted. Measurement only: no formatting.
+//! Latency of one forward pass: warm-up, then per-iteration samples (synchronised on CUDA, under
+//! no-grad), each judged by the machine's foreign load; samples taken while other processes used
+//! more than `max_foreign_load` of the machine are discarded and counted. Telemetry (peak memory,
+//! threads; NVML on CUDA) covers the sampling. Measurement only: no formatting.
 
-use crate::load::{loadavg_1m, CpuSnapshot};
-use crate::stats;
+use crate::load::{loadavg_1m, LoadWindow, WindowReading};
+use crate::telemetry::{self, GpuSampler, GpuTelemetry, Telemetry};
+use crate::{provenance, stats};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use vbench_report::LatencyResult;
+use tch::Device;
+use vbench_models::{ModelInput, VideoModel};
+use vbench_report::{LatencyResult, Measure};
+use vbench_suite::{Entry, Precision};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LatencyError {
+    #[error("--device {device}: CUDA not available: {reason}")]
+    CudaUnavailable { device: String, reason: String },
+    #[error("{stage} {iteration}: forward failed: {message}")]
+    Forward {
+        stage: &'static str,
+        iteration: u32,
+        message: String,
+    },
+    #[error("{file}: TorchScript: {message}")]
+    TorchScript { file: String, message: String },
+}
 
 #[derive(Debug, Clone)]
 pub struct LatencyOptions {
-    pub device: tch::Device,
+    pub device: Device,
     pub threads: i64,
     pub batch: i64,
     pub precision: String,
     pub warmup: u32,
     /// Stop after this many kept samples...
     pub iters: u32,
-    /// ...or once this much time was spent measuring, whichever comes last (at least `iters`).
+    /// ...and once this much time was spent measuring (both must hold).
     pub min_time: Duration,
     /// Give up adding samples after this long, even if fewer than `iters` were kept.
     pub max_time: Duration,
     /// Discard a sample if other processes used more than this fraction of the machine meanwhile.
     pub max_foreign_load: f64,
+    /// NVML sampling period on CUDA.
+    pub telemetry_period: Duration,
+    /// Processes whose CPU time is part of the measurement, not foreign load (a worker we drive).
+    pub helper_pids: Vec<u32>,
 }
 
 impl Default for LatencyOptions {
     fn default() -> Self {
         LatencyOptions {
-            device: tch::Device::Cpu,
+            device: Device::Cpu,
             threads: tch::get_num_threads() as i64,
             batch: 1,
             precision: "fp32".into(),
@@ -36,83 +60,199 @@ impl Default for LatencyOptions {
             min_time: Duration::ZERO,
             max_time: Duration::from_secs(120),
             max_foreign_load: 0.25,
+            telemetry_period: Duration::from_millis(50),
+            helper_pids: Vec::new(),
         }
     }
 }
 
-fn sync(device: tch::Device) {
-    if let tch::Device::Cuda(i) = device {
+/// `cpu`, `cuda:0`, ... as results.json spells devices.
+pub fn device_name(d: Device) -> String {
+    match d {
+        Device::Cuda(i) => format!("cuda:{i}"),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+/// Fails with a reason instead of letting libtorch panic later on a device it cannot reach.
+pub fn check_device(device: Device) -> Result<(), LatencyError> {
+    let Device::Cuda(i) = device else {
+        return Ok(());
+    };
+    let rt = provenance::cuda_runtime();
+    let fail = |reason: String| LatencyError::CudaUnavailable {
+        device: device_name(device),
+        reason,
+    };
+    if !rt.available {
+        let build = match (&rt.libtorch_has_cuda, &rt.cuda_runtime_version) {
+            (false, _) => "libtorch is a CPU-only build".to_string(),
+            (true, Some(v)) => format!("libtorch is built with CUDA {v} but finds no usable GPU"),
+            (true, None) => "libtorch has CUDA but finds no usable GPU".to_string(),
+        };
+        return Err(fail(format!(
+            "{build} (tch::Cuda::is_available() = false, {} devices); \
+             use a GPU machine (ci/gpu-check.sh) or --device cpu",
+            rt.device_count
+        )));
+    }
+    if i as i64 >= rt.device_count {
+        return Err(fail(format!(
+            "cuda:{i} does not exist: {} device(s)",
+            rt.device_count
+        )));
+    }
+    Ok(())
+}
+
+fn sync(device: Device) {
+    if let Device::Cuda(i) = device {
         tch::Cuda::synchronize(i as i64);
     }
 }
 
-/// Times `forward` (one batch) per `opts`. `forward` errors abort the measurement.
+/// Samples and the foreign-load verdicts of the windows they ran in.
+#[derive(Default)]
+struct Sampling {
+    clean: Vec<f64>,
+    noisy: Vec<f64>,
+    pending: Vec<f64>,
+    /// (foreign load, samples it covers) per closed window.
+    readings: Vec<(f64, usize)>,
+}
+
+impl Sampling {
+    fn attempts(&self) -> usize {
+        self.clean.len() + self.noisy.len() + self.pending.len()
+    }
+    fn close(&mut self, reading: WindowReading, max_foreign: f64) {
+        let WindowReading::Closed(foreign) = reading else {
+            return;
+        };
+        let samples = std::mem::take(&mut self.pending);
+        match foreign {
+            // /proc unreadable or too short to tell: nothing says the machine was busy.
+            None => self.clean.extend(samples),
+            Some(f) => {
+                self.readings.push((f, samples.len()));
+                if f > max_foreign {
+                    self.noisy.extend(samples)
+                } else {
+                    self.clean.extend(samples)
+                }
+            }
+        }
+    }
+}
+
+/// Times `forward` (one batch) per `opts`. A `forward` error aborts the measurement.
 ///
-/// Samples taken while other processes used more than `max_foreign_load` of the machine are set
-/// aside. Measuring stops at `iters` clean samples (and `min_time`), or after 3·`iters` attempts, or
-/// at `max_time`. With fewer than half the requested clean samples, every sample is kept and the
-/// result is marked `under_foreign_load`, rather than looping on a machine that stays busy.
-pub fn measure<E>(
+/// Samples are judged in windows long enough for /proc's tick counters (see
+/// [`LoadWindow`]); a window where other processes used more than `max_foreign_load` of the machine
+/// is set aside. Measuring stops at `iters` clean samples once `min_time` has passed (forwards
+/// shorter than a window give more), or after 3 × the needed samples were judged, or at
+/// `max_time`. With fewer than half the requested clean samples,
+/// every sample is kept and the result is marked `under_foreign_load`, rather than looping on a
+/// machine that stays busy.
+pub fn measure<E: std::fmt::Display>(
     mut forward: impl FnMut() -> Result<(), E>,
     opts: &LatencyOptions,
-) -> Result<LatencyResult, E> {
+) -> Result<LatencyResult, LatencyError> {
+    check_device(opts.device)?;
     let _guard = tch::no_grad_guard();
-    for _ in 0..opts.warmup {
-        forward()?;
+    let failed = |stage, iteration, e: E| LatencyError::Forward {
+        stage,
+        iteration,
+        message: e.to_string(),
+    };
+    for i in 0..opts.warmup {
+        forward().map_err(|e| failed("warm-up", i + 1, e))?;
         sync(opts.device);
     }
+    let rss_reset = telemetry::reset_peak_rss();
+    let mut gpu = match opts.device {
+        Device::Cuda(i) => Some(GpuSampler::start(i, opts.telemetry_period)),
+        _ => None,
+    };
     let iters = opts.iters.max(1) as usize;
-    let (mut clean, mut noisy) = (Vec::new(), Vec::new());
-    let mut foreign_seen = Vec::new();
+    let mut s = Sampling::default();
+    let mut window = LoadWindow::start(&opts.helper_pids);
     let started = Instant::now();
-    loop {
-        let enough = clean.len() >= iters && started.elapsed() >= opts.min_time;
-        let attempts = clean.len() + noisy.len();
-        if enough || attempts >= 3 * iters || (attempts > 0 && started.elapsed() >= opts.max_time) {
-            break;
-        }
-        let before = CpuSnapshot::now();
-        let t0 = Instant::now();
-        forward()?;
-        sync(opts.device);
-        let ms = t0.elapsed().as_secs_f64() * 1e3;
-        let foreign = before
-            .zip(CpuSnapshot::now())
-            .and_then(|(a, b)| b.foreign_since(&a));
-        foreign_seen.extend(foreign);
-        if foreign.is_some_and(|f| f > opts.max_foreign_load) {
-            noisy.push(ms);
+    let stopped_by = loop {
+        let elapsed = started.elapsed();
+        let attempts = s.attempts();
+        // With --min-time the attempt budget grows to what min_time needs at the median speed.
+        let needed = if opts.min_time > Duration::ZERO && attempts > 0 {
+            let all: Vec<f64> = [&s.clean[..], &s.noisy[..], &s.pending[..]].concat();
+            let per = stats::median(&all).max(1e-3);
+            iters.max((opts.min_time.as_secs_f64() * 1e3 / per).ceil() as usize)
         } else {
-            clean.push(ms);
+            iters
+        };
+        if s.clean.len() >= iters && elapsed >= opts.min_time {
+            break if opts.min_time > Duration::ZERO && s.clean.len() > iters {
+                "min_time"
+            } else {
+                "iters"
+            };
         }
+        // Samples in a still-open window are not judged yet; the window closes within
+        // `min_window_ticks` of CPU time, so they cannot hold the loop for long.
+        if s.clean.len() + s.noisy.len() >= 3 * needed {
+            break "attempt_limit";
+        }
+        if attempts > 0 && elapsed >= opts.max_time {
+            break "max_time";
+        }
+        let t0 = Instant::now();
+        forward().map_err(|e| failed("sample", attempts as u32 + 1, e))?;
+        sync(opts.device);
+        s.pending.push(t0.elapsed().as_secs_f64() * 1e3);
+        s.close(window.poll(false), opts.max_foreign_load);
+    };
+    if !s.pending.is_empty() {
+        s.close(window.poll(true), opts.max_foreign_load);
     }
-    let foreign = (!foreign_seen.is_empty()).then(|| stats::mean(&foreign_seen));
-    let mut result = if 2 * clean.len() >= iters {
-        let discarded = noisy.len() as u32;
-        summarize(clean, discarded, opts, foreign)
+    let clips = s.attempts() as u64 * opts.batch.max(0) as u64;
+    let gpu = match gpu.take() {
+        Some(Ok(sampler)) => sampler.finish(clips),
+        Some(Err(reason)) => GpuTelemetry::Unavailable { reason },
+        None => GpuTelemetry::NotApplicable {
+            reason: format!("measured on {}", device_name(opts.device)),
+        },
+    };
+    let weight: usize = s.readings.iter().map(|r| r.1).sum();
+    let foreign = (weight > 0)
+        .then(|| s.readings.iter().map(|(f, n)| f * *n as f64).sum::<f64>() / weight as f64);
+    let mut result = if 2 * s.clean.len() >= iters {
+        summarize(s.clean, s.noisy.len() as u32, opts)
     } else {
-        clean.extend(noisy);
-        let mut r = summarize(clean, 0, opts, foreign);
+        // Too few quiet samples: keep them all (in time order is lost; order is not used).
+        let mut all = s.clean;
+        all.extend(s.noisy);
+        let mut r = summarize(all, 0, opts);
         r.under_foreign_load = true;
         r
     };
     result.foreign_load = foreign;
+    result.stopped_by = Some(stopped_by.into());
+    let t = Telemetry {
+        cpu: telemetry::cpu_telemetry(rss_reset),
+        gpu,
+    };
+    result.telemetry = serde_json::to_value(&t).ok();
     Ok(result)
 }
 
 /// Statistics of kept samples (ms per batch).
-pub fn summarize(
-    samples_ms: Vec<f64>,
-    discarded: u32,
-    opts: &LatencyOptions,
-    foreign: Option<f64>,
-) -> LatencyResult {
+pub fn summarize(samples_ms: Vec<f64>, discarded: u32, opts: &LatencyOptions) -> LatencyResult {
     let mut sorted = samples_ms.clone();
     sorted.sort_by(f64::total_cmp);
     let mean = stats::mean(&sorted);
     LatencyResult {
-        device: format!("{:?}", opts.device).to_lowercase(),
-        threads: opts.threads,
+        device: device_name(opts.device),
+        // What libtorch uses, which is what ran (opts may predate a later set_num_threads).
+        threads: tch::get_num_threads() as i64,
         batch: opts.batch,
         precision: opts.precision.clone(),
         warmup: opts.warmup,
@@ -121,11 +261,7 @@ pub fn summarize(
         p99_ms: stats::percentile(&sorted, 99.0),
         mean_ms: mean,
         mean_ci95_ms: stats::bootstrap_mean_ci95(&samples_ms),
-        cv: if mean > 0.0 {
-            stats::std_dev(&sorted) / mean
-        } else {
-            0.0
-        },
+        cv: stats::cv(&sorted),
         clips_per_s: if mean > 0.0 {
             opts.batch as f64 * 1e3 / mean
         } else {
@@ -133,11 +269,142 @@ pub fn summarize(
         },
         samples_ms,
         discarded_samples: discarded,
-        foreign_load: foreign,
+        foreign_load: None,
         under_foreign_load: false,
         loadavg_1m: loadavg_1m(),
         telemetry: None,
+        omp_env: provenance::omp_env(),
+        note: None,
+        stopped_by: None,
     }
+}
+
+/// Where the published latency was measured on other hardware (a phone), what this number is.
+pub fn host_note(e: &Entry, device: Device) -> Option<String> {
+    let r = &e.reference;
+    let (ms, dev) = (r.latency_ms?, r.latency_device.as_ref()?);
+    let host = match device {
+        Device::Cpu => provenance::host().cpu_model,
+        d => device_name(d),
+    };
+    Some(format!(
+        "host measurement on {host}; the published {ms} ms was measured on a {dev} — \
+         different hardware, shown for reference, not comparable"
+    ))
+}
+
+/// One view of `e`'s test protocol × `opts.batch` through `model`: what `vbench run` and
+/// `vbench latency` report.
+pub fn measure_model(
+    e: &Entry,
+    model: &dyn VideoModel,
+    opts: &LatencyOptions,
+) -> Result<LatencyResult, LatencyError> {
+    check_device(opts.device)?;
+    let input = crate::runner::dummy_input(&e.protocol, opts.batch, opts.device);
+    let mut r = measure(|| model.forward(&input).map(drop), opts)?;
+    r.note = host_note(e, opts.device);
+    Ok(r)
+}
+
+/// Where an int8 entry's published TorchScript file is cached (`vbench fetch`); `None` for fp32
+/// entries, which run vbench's own model.
+pub fn int8_torchscript(e: &Entry, weights_dir: Option<&Path>) -> Option<PathBuf> {
+    (e.precision == Precision::Int8).then(|| {
+        weights_dir
+            .map(Path::to_path_buf)
+            .unwrap_or_else(crate::weights::default_dir)
+            .join(&e.checkpoint.file)
+    })
+}
+
+/// Why an int8 entry was not measured: its TorchScript file is not there.
+pub fn missing_torchscript(e: &Entry, path: &Path) -> String {
+    let suite = e.id.split('/').next().unwrap_or("mobile");
+    format!(
+        "{}: not found; int8 entries time the published TorchScript file through libtorch's \
+         QNNPACK engine (`vbench fetch --suite {suite}`, or `vbench latency --torchscript FILE`)",
+        path.display()
+    )
+}
+
+/// What `vbench run` records for `e`: fp32 entries time `model`; int8 entries time their published
+/// TorchScript file if cached (else `Skipped`, never the fp32 model under the int8 label).
+pub fn measure_entry(
+    e: &Entry,
+    model: &dyn VideoModel,
+    opts: &LatencyOptions,
+    weights_dir: Option<&Path>,
+) -> Measure<LatencyResult> {
+    let opts = LatencyOptions {
+        precision: format!("{:?}", e.precision).to_lowercase(),
+        ..opts.clone()
+    };
+    let r = match int8_torchscript(e, weights_dir) {
+        None => measure_model(e, model, &opts),
+        Some(path) if !path.is_file() => {
+            return Measure::Skipped {
+                reason: missing_torchscript(e, &path),
+            }
+        }
+        Some(path) => load_torchscript(&path, opts.device, true)
+            .and_then(|m| measure_torchscript(e, &m, &opts)),
+    };
+    match r {
+        Ok(value) => Measure::Measured { value },
+        Err(err) => Measure::Failed {
+            error: err.to_string(),
+        },
+    }
+}
+
+/// Loads a TorchScript file (e.g. the published int8 efficient X3D). `int8` selects the QNNPACK
+/// engine the published file was quantized for; libtorch's x86 builds include it.
+pub fn load_torchscript(
+    path: &Path,
+    device: Device,
+    int8: bool,
+) -> Result<tch::CModule, LatencyError> {
+    let err = |message: String| LatencyError::TorchScript {
+        file: path.display().to_string(),
+        message,
+    };
+    if int8 {
+        tch::QEngine::QNNPACK
+            .set()
+            .map_err(|e| err(format!("libtorch has no QNNPACK engine: {e}")))?;
+    }
+    let mut m = tch::CModule::load_on_device(path, device).map_err(|e| err(e.to_string()))?;
+    m.set_eval();
+    Ok(m)
+}
+
+/// Like [`measure_model`] for a TorchScript module. At least 3 warm-up passes: TorchScript's
+/// profiling executor specialises the graph during the first two calls.
+pub fn measure_torchscript(
+    e: &Entry,
+    module: &tch::CModule,
+    opts: &LatencyOptions,
+) -> Result<LatencyResult, LatencyError> {
+    check_device(opts.device)?;
+    let input = crate::runner::dummy_input(&e.protocol, opts.batch, opts.device);
+    let opts = LatencyOptions {
+        warmup: opts.warmup.max(3),
+        ..opts.clone()
+    };
+    let mut r = measure(
+        || match &input {
+            ModelInput::Single(x) => module.forward_ts(&[x]).map(drop),
+            ModelInput::SlowFast { slow, fast } => {
+                let list =
+                    tch::IValue::TensorList(vec![slow.shallow_clone(), fast.shallow_clone()]);
+                module.forward_is(&[list]).map(drop)
+            }
+        },
+        &opts,
+    )?;
+    r.note = host_note(e, opts.device);
+    Ok(r)
 }
 
 #[cfg(test)]
@@ -146,24 +413,68 @@ mod tests {
 
     #[test]
     fn measures_requested_iterations_of_real_work() {
-        let a = tch::Tensor::randn([256, 256], (tch::Kind::Float, tch::Device::Cpu));
+        let a = tch::Tensor::randn([256, 256], (tch::Kind::Float, Device::Cpu));
         let opts = LatencyOptions {
             iters: 7,
             max_foreign_load: 1.1, // keep everything: this test checks counting, not the filter
             ..LatencyOptions::default()
         };
-        let r = measure(|| Ok::<_, ()>(drop(a.matmul(&a))), &opts).unwrap();
-        assert_eq!(r.samples_ms.len(), 7);
+        let r = measure(
+            || {
+                let _ = a.matmul(&a);
+                Ok::<_, String>(())
+            },
+            &opts,
+        )
+        .unwrap();
+        // A 1 ms forward fills a whole load window before it is judged: at least 7 samples.
+        assert!(r.samples_ms.len() >= 7, "{}", r.samples_ms.len());
         assert_eq!(r.discarded_samples, 0);
+        assert_eq!(r.stopped_by.as_deref(), Some("iters"));
         assert!(r.p50_ms > 0.0 && r.p50_ms <= r.p90_ms && r.p90_ms <= r.p99_ms);
         assert!(r.mean_ci95_ms.0 <= r.mean_ms && r.mean_ms <= r.mean_ci95_ms.1);
         assert!((r.clips_per_s - 1e3 / r.mean_ms).abs() < 1e-9);
+        let t: Telemetry = serde_json::from_value(r.telemetry.unwrap()).unwrap();
+        assert!(matches!(t.gpu, GpuTelemetry::NotApplicable { .. }));
     }
 
     #[test]
     fn forward_error_stops_the_measurement() {
         let opts = LatencyOptions::default();
         let r = measure(|| Err::<(), _>("boom"), &opts);
-        assert_eq!(r.unwrap_err(), "boom");
+        let msg = r.unwrap_err().to_string();
+        assert_eq!(msg, "warm-up 1: forward failed: boom");
+    }
+
+    #[test]
+    fn attempts_are_bounded_when_every_window_is_noisy() {
+        // max_foreign_load below zero marks every reading noisy: the loop must still end.
+        let opts = LatencyOptions {
+            iters: 4,
+            warmup: 0,
+            max_foreign_load: -1.0,
+            ..LatencyOptions::default()
+        };
+        let r = measure(
+            || {
+                std::thread::sleep(Duration::from_millis(30));
+                Ok::<_, String>(())
+            },
+            &opts,
+        )
+        .unwrap();
+        // 3 × 4 judged samples, plus at most one window's worth (~7 sleeps of 30 ms).
+        assert!(r.samples_ms.len() <= 30, "{}", r.samples_ms.len());
+        assert!(r.under_foreign_load || r.discarded_samples > 0 || r.foreign_load.is_none());
+    }
+
+    #[test]
+    fn cuda_without_a_device_is_a_clear_error() {
+        if tch::Cuda::is_available() {
+            return;
+        }
+        let err = check_device(Device::Cuda(0)).unwrap_err().to_string();
+        assert!(err.contains("CUDA not available"), "{err}");
+        assert!(check_device(Device::Cpu).is_ok());
     }
 }

@@ -13,4 +13,5 @@ pub mod provenance;
 pub mod runner;
 pub mod shard;
 pub mod stats;
+pub mod telemetry;
 pub mod weights;

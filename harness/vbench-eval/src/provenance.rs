@@ -27,11 +27,19 @@ pub fn gpu() -> GpuProvenance {
     use nvml_wrapper::Nvml;
     let nvml = match Nvml::init() {
         Ok(n) => n,
-        Err(e) => return GpuProvenance::Unavailable { reason: e.to_string() },
+        Err(e) => {
+            return GpuProvenance::Unavailable {
+                reason: e.to_string(),
+            }
+        }
     };
     let count = match nvml.device_count() {
         Ok(c) => c,
-        Err(e) => return GpuProvenance::Unavailable { reason: format!("device count: {e}") },
+        Err(e) => {
+            return GpuProvenance::Unavailable {
+                reason: format!("device count: {e}"),
+            }
+        }
     };
     let devices = (0..count)
         .filter_map(|i| {
@@ -45,12 +53,49 @@ pub fn gpu() -> GpuProvenance {
         })
         .collect();
     GpuProvenance::Available {
-        driver_version: nvml.sys_driver_version().unwrap_or_else(|e| format!("unknown ({e})")),
+        driver_version: nvml
+            .sys_driver_version()
+            .unwrap_or_else(|e| format!("unknown ({e})")),
         cuda_driver_version: nvml
             .sys_cuda_driver_version()
             .ok()
             .map(|v| format!("{}.{}", v / 1000, (v % 1000) / 10)),
         devices,
+    }
+}
+
+/// What libtorch itself knows about CUDA: whether its CUDA runtime is loaded (a CUDA build), the
+/// runtime and cuDNN it was built against, and how many devices it sees now.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CudaRuntime {
+    pub libtorch_has_cuda: bool,
+    pub available: bool,
+    pub device_count: i64,
+    pub cuda_runtime_version: Option<String>,
+    pub cudnn_version: Option<String>,
+}
+
+/// Never panics: the version hooks are only asked when libtorch has CUDA, and a throwing hook
+/// (tch turns C++ errors into panics there) is caught and left as unknown.
+pub fn cuda_runtime() -> CudaRuntime {
+    // hasCUDART: libtorch_cuda is loaded (the build has CUDA), whether or not a GPU is present.
+    let has = std::panic::catch_unwind(tch::utils::has_cudart).unwrap_or(false);
+    if !has {
+        return CudaRuntime::default();
+    }
+    let quiet = |f: fn() -> i64| std::panic::catch_unwind(f).ok().filter(|v| *v > 0);
+    CudaRuntime {
+        libtorch_has_cuda: true,
+        available: std::panic::catch_unwind(tch::Cuda::is_available).unwrap_or(false),
+        device_count: std::panic::catch_unwind(tch::Cuda::device_count).unwrap_or(0),
+        // 13000 → 13.0
+        cuda_runtime_version: quiet(tch::utils::version_cudart)
+            .map(|v| format!("{}.{}", v / 1000, (v % 1000) / 10)),
+        // cuDNN ≥ 9: major·10000 + minor·100 + patch; before: major·1000 + minor·100 + patch.
+        cudnn_version: quiet(tch::utils::version_cudnn).map(|v| {
+            let major_unit = if v >= 90_000 { 10_000 } else { 1_000 };
+            format!("{}.{}.{}", v / major_unit, (v % major_unit) / 100, v % 100)
+        }),
     }
 }
 
@@ -64,10 +109,16 @@ pub fn ffmpeg_version() -> Option<String> {
 }
 
 pub fn omp_env() -> Vec<(String, String)> {
-    ["OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_PROC_BIND", "OMP_PLACES", "KMP_AFFINITY"]
-        .iter()
-        .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
-        .collect()
+    [
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "OMP_PROC_BIND",
+        "OMP_PLACES",
+        "KMP_AFFINITY",
+    ]
+    .iter()
+    .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+    .collect()
 }
 
 /// RFC 3339 UTC timestamp without pulling a date crate: seconds since the epoch, converted by hand.
@@ -119,8 +170,18 @@ mod tests {
     #[test]
     fn gpu_probe_never_panics_and_explains_absence() {
         match gpu() {
-            GpuProvenance::Available { devices, .. } => assert!(devices.iter().all(|d| !d.name.is_empty())),
+            GpuProvenance::Available { devices, .. } => {
+                assert!(devices.iter().all(|d| !d.name.is_empty()))
+            }
             GpuProvenance::Unavailable { reason } => assert!(!reason.is_empty()),
+        }
+    }
+
+    #[test]
+    fn cuda_runtime_probe_never_panics() {
+        let c = cuda_runtime();
+        if !c.libtorch_has_cuda {
+            assert_eq!(c, CudaRuntime::default());
         }
     }
 

@@ -125,12 +125,8 @@ pub fn measure_entry(e: &Entry, opts: &RunOptions) -> EntryResult {
         }
     }
     if let Some(lat) = &opts.latency {
-        let input = dummy_input(&e.protocol, lat.batch, opts.device);
-        let m = latency::measure(|| model.forward(&input).map(drop), lat);
-        result.latency.push(match m {
-            Ok(value) => Measure::Measured { value },
-            Err(err) => Measure::Failed { error: err.to_string() },
-        });
+        let m = latency::measure_entry(e, model.as_ref(), lat, opts.weights_dir.as_deref());
+        result.latency.push(m);
     }
     result
 }

@@ -291,5 +291,16 @@ pub struct LatencyResult {
     #[serde(default)]
     pub under_foreign_load: bool,
     pub loadavg_1m: Option<f64>,
+    /// `vbench_eval::telemetry::Telemetry` as JSON: peak memory and threads; on CUDA the NVML
+    /// readings (memory, power, energy per clip, clocks, temperature, throttling) or why none.
     pub telemetry: Option<serde_json::Value>,
+    /// OMP_NUM_THREADS, MKL_NUM_THREADS, ... as set while measuring (empty: none set).
+    #[serde(default)]
+    pub omp_env: Vec<(String, String)>,
+    /// What the number is and is not, e.g. a host measurement of a model published on a phone.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Why sampling ended: `iters`, `min_time`, `attempt_limit` or `max_time`.
+    #[serde(default)]
+    pub stopped_by: Option<String>,
 }

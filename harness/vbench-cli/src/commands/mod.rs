@@ -6,6 +6,7 @@ pub mod compare;
 pub mod fetch;
 pub mod gate;
 pub mod infer;
+pub mod latency;
 pub mod list;
 pub mod report;
 pub mod run;
