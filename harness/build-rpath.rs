@@ -32,7 +32,10 @@ fn main() {
         .find(|p| p.exists());
     if let Some(git_dir) = git_dir {
         println!("cargo:rerun-if-changed={}", git_dir.join("HEAD").display());
-        println!("cargo:rerun-if-changed={}", git_dir.join("refs/heads").display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            git_dir.join("refs/heads").display()
+        );
         let sha = std::process::Command::new("git")
             .args(["rev-parse", "--short=12", "HEAD"])
             .current_dir(&manifest)

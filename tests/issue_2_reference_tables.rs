@@ -27,7 +27,10 @@ fn seed_lines() -> Vec<String> {
     for f in std::fs::read_dir(&dir).expect("../shared/seeds exists") {
         text += &std::fs::read_to_string(f.unwrap().path()).unwrap();
     }
-    text.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect()
+    text.lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
 }
 
 fn fmt_opt(p: Option<vbench_suite::Printed>) -> String {
@@ -38,20 +41,32 @@ fn fmt_opt(p: Option<vbench_suite::Printed>) -> String {
 fn flops_views(cell: &str) -> (String, u32, u32) {
     let parts: Vec<&str> = cell.split(" x ").map(str::trim).collect();
     assert_eq!(parts.len(), 3, "`{cell}`");
-    (parts[0].to_string(), parts[1].parse().unwrap(), parts[2].parse().unwrap())
+    (
+        parts[0].to_string(),
+        parts[1].parse().unwrap(),
+        parts[2].parse().unwrap(),
+    )
 }
 
 fn check_common(seed: &[String], row: &ReferenceRow) {
     assert_eq!(seed[0], row.arch, "{}", row.row);
     assert_eq!(seed[1], row.depth, "{}", row.row);
     assert_eq!(seed[2], row.pretrain, "{}", row.row);
-    assert_eq!(seed[3], format!("{}x{}", row.frames, row.sample_rate), "{}", row.row);
+    assert_eq!(
+        seed[3],
+        format!("{}x{}", row.frames, row.sample_rate),
+        "{}",
+        row.row
+    );
 }
 
 #[test]
 fn issue_2_k400_and_ssv2_rows_equal_the_seed() {
     let lines = seed_lines();
-    for (title, file, n) in [("Kinetics-400", "k400.csv", 16), ("Something-Something V2", "ssv2.csv", 2)] {
+    for (title, file, n) in [
+        ("Kinetics-400", "k400.csv", 16),
+        ("Something-Something V2", "ssv2.csv", 2),
+    ] {
         let seed = seed_table(&lines, title);
         let rows = builtin_reference(file).unwrap();
         assert_eq!(seed.len(), n, "{title}");
@@ -62,7 +77,12 @@ fn issue_2_k400_and_ssv2_rows_equal_the_seed() {
             assert_eq!(s[5], fmt_opt(r.top5), "{}", r.row);
             let (g, sp, t) = flops_views(&s[6]);
             assert_eq!(g, fmt_opt(r.gflops), "{}", r.row);
-            assert_eq!((Some(sp), Some(t)), (r.spatial_views, r.temporal_views), "{}", r.row);
+            assert_eq!(
+                (Some(sp), Some(t)),
+                (r.spatial_views, r.temporal_views),
+                "{}",
+                r.row
+            );
             assert_eq!(s[7], fmt_opt(r.params_m), "{}", r.row);
         }
     }
@@ -103,7 +123,11 @@ fn issue_2_checkpoint_urls_follow_the_zoo_pattern() {
         ("mobile.csv", "kinetics"),
     ] {
         for r in builtin_reference(file).unwrap() {
-            assert!(r.checkpoint_url.starts_with(&format!("{base}{dir}/")), "{}", r.checkpoint_url);
+            assert!(
+                r.checkpoint_url.starts_with(&format!("{base}{dir}/")),
+                "{}",
+                r.checkpoint_url
+            );
             assert!(r.checkpoint_file().ends_with(".pyth") || r.checkpoint_file().ends_with(".pt"));
         }
     }
@@ -118,7 +142,11 @@ fn issue_2_mobile_table_has_the_three_accelerator_rows() {
         .collect();
     assert_eq!(
         got,
-        [("efficient_x3d_xs", "233"), ("efficient_x3d_xs_int8", "165"), ("efficient_x3d_s", "764")]
-            .map(|(a, b)| (a.to_string(), b.to_string()))
+        [
+            ("efficient_x3d_xs", "233"),
+            ("efficient_x3d_xs_int8", "165"),
+            ("efficient_x3d_s", "764")
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
     );
 }

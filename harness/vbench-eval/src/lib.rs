@@ -6,6 +6,7 @@ pub mod evaluate;
 pub mod flops;
 pub mod latency;
 pub mod load;
+pub mod merge;
 pub mod metrics;
 pub mod pipeline;
 pub mod predictions;

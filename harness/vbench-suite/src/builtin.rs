@@ -16,11 +16,26 @@ pub const SUITES: [(&str, &str); 5] = [
 ];
 
 pub const REFERENCES: [(&str, &str); 5] = [
-    ("k400.csv", include_str!("../../../reference-results/k400.csv")),
-    ("ssv2.csv", include_str!("../../../reference-results/ssv2.csv")),
-    ("charades.csv", include_str!("../../../reference-results/charades.csv")),
-    ("ava.csv", include_str!("../../../reference-results/ava.csv")),
-    ("mobile.csv", include_str!("../../../reference-results/mobile.csv")),
+    (
+        "k400.csv",
+        include_str!("../../../reference-results/k400.csv"),
+    ),
+    (
+        "ssv2.csv",
+        include_str!("../../../reference-results/ssv2.csv"),
+    ),
+    (
+        "charades.csv",
+        include_str!("../../../reference-results/charades.csv"),
+    ),
+    (
+        "ava.csv",
+        include_str!("../../../reference-results/ava.csv"),
+    ),
+    (
+        "mobile.csv",
+        include_str!("../../../reference-results/mobile.csv"),
+    ),
 ];
 
 pub fn builtin_names() -> Vec<&'static str> {
@@ -35,7 +50,10 @@ pub fn builtin_reference(file: &str) -> Result<Vec<ReferenceRow>> {
         .find(|(n, _)| *n == file)
         .ok_or_else(|| SuiteError::Io {
             path: label.clone(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such built-in reference table"),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such built-in reference table",
+            ),
         })?;
     parse_reference(&label, text)
 }

@@ -108,11 +108,24 @@ pub fn parse_plan(
         message,
     };
     let suite = &raw.suite;
-    if suite.name.is_empty() || !suite.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(invalid("-", "suite.name", "must be a non-empty [A-Za-z0-9_] word".into()));
+    if suite.name.is_empty()
+        || !suite
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(invalid(
+            "-",
+            "suite.name",
+            "must be a non-empty [A-Za-z0-9_] word".into(),
+        ));
     }
     if raw.entries.is_empty() {
-        return Err(invalid("-", "entry", "the suite declares no [[entry]]".into()));
+        return Err(invalid(
+            "-",
+            "entry",
+            "the suite declares no [[entry]]".into(),
+        ));
     }
     let rows = reference(&suite.reference)?;
     let mut entries = Vec::with_capacity(raw.entries.len());
@@ -120,7 +133,8 @@ pub fn parse_plan(
         if entries.iter().any(|x: &Entry| x.name == e.name) {
             return Err(invalid(&e.name, "name", "duplicate entry name".into()));
         }
-        let protocol = merge(&raw.protocol, &e.protocol, e).map_err(|(k, m)| invalid(&e.name, k, m))?;
+        let protocol =
+            merge(&raw.protocol, &e.protocol, e).map_err(|(k, m)| invalid(&e.name, k, m))?;
         check_protocol(e.model, &protocol).map_err(|(k, m)| invalid(&e.name, k, m))?;
         let row = rows
             .iter()
@@ -129,14 +143,21 @@ pub fn parse_plan(
                 invalid(
                     &e.name,
                     "reference",
-                    format!("no row `{}` in reference-results/{}", e.reference, suite.reference),
+                    format!(
+                        "no row `{}` in reference-results/{}",
+                        e.reference, suite.reference
+                    ),
                 )
             })?
             .clone();
         check_against_row(&protocol, &row, e).map_err(|(k, m)| invalid(&e.name, k, m))?;
         let precision = e.precision.unwrap_or(Precision::Fp32);
         if precision != row.precision {
-            return Err(invalid(&e.name, "precision", format!("the reference row is {:?}", row.precision)));
+            return Err(invalid(
+                &e.name,
+                "precision",
+                format!("the reference row is {:?}", row.precision),
+            ));
         }
         entries.push(Entry {
             id: format!("{}/{}", suite.name, e.name),
@@ -167,13 +188,20 @@ pub fn parse_plan(
 
 type KeyError = (&'static str, String);
 
-fn merge(defaults: &RawProtocol, over: &RawProtocol, e: &RawEntry) -> std::result::Result<Protocol, KeyError> {
+fn merge(
+    defaults: &RawProtocol,
+    over: &RawProtocol,
+    e: &RawEntry,
+) -> std::result::Result<Protocol, KeyError> {
     macro_rules! field {
         ($f:ident) => {
             over.$f.or(defaults.$f).ok_or_else(|| {
                 (
                     concat!("protocol.", stringify!($f)),
-                    format!("missing for model `{}` (set it in [protocol] or in the entry)", e.model),
+                    format!(
+                        "missing for model `{}` (set it in [protocol] or in the entry)",
+                        e.model
+                    ),
                 )
             })?
         };
@@ -212,7 +240,10 @@ fn check_protocol(arch: Arch, p: &Protocol) -> std::result::Result<(), KeyError>
         }
     }
     if !matches!(p.spatial_crops, 1 | 3) {
-        return Err(("protocol.spatial_crops", format!("must be 1 or 3, got {}", p.spatial_crops)));
+        return Err((
+            "protocol.spatial_crops",
+            format!("must be 1 or 3, got {}", p.spatial_crops),
+        ));
     }
     if p.crop > p.short_side {
         return Err((
@@ -221,23 +252,43 @@ fn check_protocol(arch: Arch, p: &Protocol) -> std::result::Result<(), KeyError>
         ));
     }
     match (arch.is_slowfast(), p.alpha) {
-        (true, None) => return Err(("protocol.alpha", format!("`{arch}` is a SlowFast model and needs α"))),
-        (false, Some(_)) => return Err(("protocol.alpha", format!("`{arch}` has one pathway; α does not apply"))),
+        (true, None) => {
+            return Err((
+                "protocol.alpha",
+                format!("`{arch}` is a SlowFast model and needs α"),
+            ))
+        }
+        (false, Some(_)) => {
+            return Err((
+                "protocol.alpha",
+                format!("`{arch}` has one pathway; α does not apply"),
+            ))
+        }
         (true, Some(a)) if a == 0 || p.sample_rate % a != 0 => {
             return Err((
                 "protocol.alpha",
-                format!("α {a} must divide sample_rate {} (the fast pathway's stride is τ/α)", p.sample_rate),
+                format!(
+                    "α {a} must divide sample_rate {} (the fast pathway's stride is τ/α)",
+                    p.sample_rate
+                ),
             ))
         }
         _ => {}
     }
     if arch.is_detector() != (p.sampler == Sampler::AvaKeyframe) {
-        return Err(("protocol.sampler", format!("`{:?}` does not fit model `{arch}`", p.sampler)));
+        return Err((
+            "protocol.sampler",
+            format!("`{:?}` does not fit model `{arch}`", p.sampler),
+        ));
     }
     Ok(())
 }
 
-fn check_against_row(p: &Protocol, row: &ReferenceRow, e: &RawEntry) -> std::result::Result<(), KeyError> {
+fn check_against_row(
+    p: &Protocol,
+    row: &ReferenceRow,
+    e: &RawEntry,
+) -> std::result::Result<(), KeyError> {
     if (p.frames, p.sample_rate) != (row.frames, row.sample_rate) {
         return Err((
             "protocol.frames",
@@ -249,18 +300,28 @@ fn check_against_row(p: &Protocol, row: &ReferenceRow, e: &RawEntry) -> std::res
     }
     if let Some(s) = row.spatial_views {
         if s != p.spatial_crops {
-            return Err(("protocol.spatial_crops", format!("{} but the table says {s}", p.spatial_crops)));
+            return Err((
+                "protocol.spatial_crops",
+                format!("{} but the table says {s}", p.spatial_crops),
+            ));
         }
     }
     if let Some(t) = row.temporal_views {
         if t != p.temporal_clips {
-            return Err(("protocol.temporal_clips", format!("{} but the table says {t}", p.temporal_clips)));
+            return Err((
+                "protocol.temporal_clips",
+                format!("{} but the table says {t}", p.temporal_clips),
+            ));
         }
     }
     if row.checkpoint_file() != e.checkpoint {
         return Err((
             "checkpoint",
-            format!("`{}` but the reference row's URL ends in `{}`", e.checkpoint, row.checkpoint_file()),
+            format!(
+                "`{}` but the reference row's URL ends in `{}`",
+                e.checkpoint,
+                row.checkpoint_file()
+            ),
         ));
     }
     Ok(())

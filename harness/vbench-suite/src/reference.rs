@@ -104,7 +104,10 @@ pub struct ReferenceRow {
 impl ReferenceRow {
     /// The checkpoint's file name, the last segment of its URL.
     pub fn checkpoint_file(&self) -> &str {
-        self.checkpoint_url.rsplit('/').next().unwrap_or(&self.checkpoint_url)
+        self.checkpoint_url
+            .rsplit('/')
+            .next()
+            .unwrap_or(&self.checkpoint_url)
     }
 }
 

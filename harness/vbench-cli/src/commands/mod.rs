@@ -1,14 +1,16 @@
 //! One file per subcommand: clap `Args` + `exec()`.
 
-pub mod check_data;
 pub mod clips;
+pub mod check_data;
 pub mod compare;
 pub mod fetch;
 pub mod gate;
 pub mod infer;
 pub mod latency;
 pub mod list;
+pub mod merge;
 pub mod report;
 pub mod run;
 pub mod score;
+pub mod slurm;
 pub mod stats;

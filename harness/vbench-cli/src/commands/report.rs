@@ -16,8 +16,12 @@ pub struct Args {
 
 pub fn exec(args: Args) -> Result<ExitCode> {
     let results = vbench_report::load_results(&args.results)?;
-    let exporter = vbench_report::exporter(&args.format)
-        .with_context(|| format!("unknown --format `{}`; use html, markdown, csv or json", args.format))?;
+    let exporter = vbench_report::exporter(&args.format).with_context(|| {
+        format!(
+            "unknown --format `{}`; use html, markdown, csv or json",
+            args.format
+        )
+    })?;
     let text = exporter.render(&results)?;
     match args.output {
         Some(path) => vbench_report::write_atomic(&path, text.as_bytes())?,

@@ -5,11 +5,13 @@ use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
-use vbench_eval::latency::LatencyOptions;
 use vbench_eval::evaluate::{AccuracyOptions, WeightsSource};
+use vbench_eval::latency::LatencyOptions;
 use vbench_eval::pipeline::EvalOptions;
 use vbench_eval::runner::{measure_entry_with_accuracy, RunOptions};
-use vbench_report::{exporter, load_results, save_results, write_atomic, EntryResult, Results, SuiteSummary};
+use vbench_report::{
+    exporter, load_results, save_results, write_atomic, EntryResult, Results, SuiteSummary,
+};
 use vbench_suite::{load_suite, Plan};
 
 #[derive(clap::Args)]
@@ -57,6 +59,13 @@ pub struct Args {
     /// Ignore an existing results.json in --out instead of resuming from it.
     #[arg(long)]
     fresh: bool,
+    /// Evaluate only shard i of N: the videos at list positions p with p mod N = i (merge the
+    /// N output folders with `vbench merge`).
+    #[arg(long, value_name = "i/N", conflicts_with = "jobs")]
+    shard: Option<vbench_eval::shard::Shard>,
+    /// Run as K local shard processes (--out DIR/shard-i each), then merge them into --out.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    jobs: Option<u32>,
 }
 
 pub fn parse_device(s: &str) -> Result<tch::Device> {
@@ -72,7 +81,8 @@ pub fn parse_device(s: &str) -> Result<tch::Device> {
 
 /// Creates `dir` and proves it writable before any work starts.
 fn prepare_out(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("--out {}: cannot create directory", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("--out {}: cannot create directory", dir.display()))?;
     write_atomic(&dir.join(".vbench-write-probe"), b"ok")
         .with_context(|| format!("--out {}: not writable", dir.display()))?;
     let _ = std::fs::remove_file(dir.join(".vbench-write-probe"));
@@ -81,14 +91,18 @@ fn prepare_out(dir: &Path) -> Result<()> {
 
 /// Entries of a previous run into the same directory that can be kept (same suite and protocol, not failed).
 fn resumable(path: &Path, plan: &Plan) -> Vec<EntryResult> {
-    let Ok(old) = load_results(path) else { return Vec::new() };
+    let Ok(old) = load_results(path) else {
+        return Vec::new();
+    };
     if old.suite.name != plan.suite.name {
         return Vec::new();
     }
     old.entries
         .into_iter()
         .filter(|r| {
-            plan.entries.iter().any(|e| e.id == r.id && e.protocol == r.protocol)
+            plan.entries
+                .iter()
+                .any(|e| e.id == r.id && e.protocol == r.protocol)
                 && r.params.status() != "failed"
                 && r.latency.iter().all(|l| l.status() != "failed")
         })
@@ -100,13 +114,25 @@ pub fn exec(args: Args) -> Result<ExitCode> {
     let selected: Vec<_> = plan
         .entries
         .iter()
-        .filter(|e| args.entries.is_empty() || args.entries.iter().any(|n| *n == e.name || *n == e.id))
+        .filter(|e| {
+            args.entries.is_empty() || args.entries.iter().any(|n| *n == e.name || *n == e.id)
+        })
         .collect();
     if selected.is_empty() {
-        bail!("no entry of suite `{}` matches --entry {:?}", plan.suite.name, args.entries);
+        bail!(
+            "no entry of suite `{}` matches --entry {:?}",
+            plan.suite.name,
+            args.entries
+        );
     }
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("out").join(&plan.suite.name));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("out").join(&plan.suite.name));
     prepare_out(&out)?;
+    if let Some(shard) = args.shard {
+        super::merge::record_shard(&out, shard, &plan, &selected, args.fresh)?;
+    }
     let device = parse_device(&args.device)?;
     if let Some(n) = args.threads {
         tch::set_num_threads(n);
@@ -128,6 +154,10 @@ pub fn exec(args: Args) -> Result<ExitCode> {
     if args.weights.is_some() && selected.len() != 1 {
         bail!("--weights needs exactly one --entry (other entries have other checkpoints)");
     }
+    if let Some(jobs) = args.jobs.filter(|&k| k > 1) {
+        let threads_given = args.threads.is_some();
+        return super::merge::run_jobs(jobs as usize, &out, &selected, &opts, threads_given);
+    }
     let accuracy = args.data_root.as_ref().map(|root| AccuracyOptions {
         dataset: plan.suite.dataset,
         suite: args.suite.clone(),
@@ -148,11 +178,15 @@ pub fn exec(args: Args) -> Result<ExitCode> {
             decode_threads: args.decode_threads,
             ..EvalOptions::default()
         },
-        shard: Default::default(),
+        shard: args.shard.unwrap_or_default(),
     });
 
     let results_path = out.join("results.json");
-    let mut previous = if args.fresh { Vec::new() } else { resumable(&results_path, &plan) };
+    let mut previous = if args.fresh {
+        Vec::new()
+    } else {
+        resumable(&results_path, &plan)
+    };
     // With data, entries whose accuracy was skipped or failed are measured again (their
     // predictions file resumes).
     if accuracy.is_some() {
@@ -196,9 +230,20 @@ pub fn exec(args: Args) -> Result<ExitCode> {
     }
     results.provenance.finished_at = Some(vbench_eval::provenance::now_utc());
     save_results(&results_path, &results)?;
-    let html = exporter("html").context("html exporter")?.render(&results)?;
+    let html = exporter("html")
+        .context("html exporter")?
+        .render(&results)?;
     write_atomic(&out.join("report.html"), html.as_bytes())?;
-    println!("{}", exporter("markdown").context("markdown exporter")?.render(&results)?);
-    println!("wrote {} and {}", results_path.display(), out.join("report.html").display());
+    println!(
+        "{}",
+        exporter("markdown")
+            .context("markdown exporter")?
+            .render(&results)?
+    );
+    println!(
+        "wrote {} and {}",
+        results_path.display(),
+        out.join("report.html").display()
+    );
     Ok(ExitCode::SUCCESS)
 }

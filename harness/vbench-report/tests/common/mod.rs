@@ -209,6 +209,7 @@ pub fn fixture() -> Results {
             map: None,
             map_ci95: None,
             predictions: Some("predictions/k400_x3d_xs.npz".into()),
+            details: None,
         },
     };
     x3d.latency = vec![
