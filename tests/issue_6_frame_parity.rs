@@ -149,6 +149,15 @@ fn max_abs(a: &Tensor, b: &Tensor) -> f64 {
 
 #[test]
 fn frame_folder_views_match_pytorchvideo() {
+    // PyTorchVideo's FrameVideo needs OpenCV; say so plainly rather than fail inside the oracle.
+    let cv2 = Command::new(venv_python())
+        .args(["-c", "import cv2"])
+        .status()
+        .expect("run the oracle venv (ci/setup.sh)");
+    assert!(
+        cv2.success(),
+        "the oracle venv lacks OpenCV: add opencv-python-headless to ci/requirements.txt"
+    );
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("data");
     extract_frames(&root);

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use vbench_data::check::{check_manifest, CheckOptions, DatasetCheck};
 use vbench_data::datasets::load_manifest;
+use vbench_data::frame_views::charades_clip_duration;
 use vbench_eval::evaluate::kinetics400_classes;
 use vbench_suite::{load_suite, Dataset, Plan};
 
@@ -34,16 +35,20 @@ pub struct Args {
     workers: usize,
 }
 
-/// The longest clip any entry samples (SSv2 takes the whole video: none).
+/// The longest clip any entry samples, in seconds (SSv2 takes the whole video: none).
 fn longest_clip(plan: &Plan) -> Option<f64> {
     if plan.suite.dataset == Dataset::Ssv2 {
         return None;
     }
     plan.entries
         .iter()
-        .map(|e| {
-            let (n, d) = e.protocol.clip_duration();
-            n as f64 / d.max(1) as f64
+        .map(|e| match plan.suite.dataset {
+            // Ptvcharades: ((T - 1)·τ + 1) / 30 s of the input clip.
+            Dataset::Charades => charades_clip_duration(&e.protocol, &plan.source).unwrap_or(0.0),
+            _ => {
+                let (n, d) = e.protocol.clip_duration();
+                n as f64 / d.max(1) as f64
+            }
         })
         .reduce(f64::max)
 }
