@@ -8,7 +8,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 
 apt_pkgs=(pkg-config clang libclang-dev libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
   libavfilter-dev libavdevice-dev libswresample-dev ffmpeg
-  chromium fonts-dejavu-core slurm-wlm munge procps)
+  libjpeg62-turbo-dev chromium fonts-dejavu-core slurm-wlm munge procps)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
