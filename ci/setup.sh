@@ -26,7 +26,7 @@ stamp="$venv/.vbench-requirements"
 if ! cmp -s "$root/ci/requirements.txt" "$stamp" 2>/dev/null; then
   py="${PYTHON:-python3.11}"
   command -v "$py" >/dev/null || py=python3
-  log "creating the pinned venv in .venv (torch 2.13.0, about 5 GB, a minute or two)"
+  log "installing the pinned venv in .venv from ci/requirements.txt (torch 2.13.0, about 5 GB on first use)"
   [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
   "$venv/bin/pip" install -q --upgrade pip >/dev/null
   "$venv/bin/pip" install -q -r "$root/ci/requirements.txt"
