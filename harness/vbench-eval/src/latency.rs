@@ -111,36 +111,50 @@ fn sync(device: Device) {
     }
 }
 
-/// Samples and the foreign-load verdicts of the windows they ran in.
-#[derive(Default)]
+/// Samples in time order and the foreign-load verdicts of the windows they ran in.
+#[derive(Default, Clone)]
 struct Sampling {
-    clean: Vec<f64>,
-    noisy: Vec<f64>,
-    pending: Vec<f64>,
+    ms: Vec<f64>,
+    /// One verdict per judged sample (a prefix of `ms`); the rest wait for their window to close.
+    noisy: Vec<bool>,
     /// (foreign load, samples it covers) per closed window.
     readings: Vec<(f64, usize)>,
 }
 
 impl Sampling {
-    fn attempts(&self) -> usize {
-        self.clean.len() + self.noisy.len() + self.pending.len()
+    fn clean(&self) -> usize {
+        self.noisy.iter().filter(|n| !**n).count()
+    }
+    fn pending(&self) -> usize {
+        self.ms.len() - self.noisy.len()
     }
     fn close(&mut self, reading: WindowReading, max_foreign: f64) {
         let WindowReading::Closed(foreign) = reading else {
             return;
         };
-        let samples = std::mem::take(&mut self.pending);
-        match foreign {
-            // /proc unreadable or too short to tell: nothing says the machine was busy.
-            None => self.clean.extend(samples),
-            Some(f) => {
-                self.readings.push((f, samples.len()));
-                if f > max_foreign {
-                    self.noisy.extend(samples)
-                } else {
-                    self.clean.extend(samples)
-                }
-            }
+        let n = self.pending();
+        // /proc unreadable or too short to tell (`None`): nothing says the machine was busy.
+        let noisy = foreign.is_some_and(|f| f > max_foreign);
+        if let Some(f) = foreign {
+            self.readings.push((f, n));
+        }
+        self.noisy.extend(std::iter::repeat(noisy).take(n));
+    }
+    /// The clean samples, or with too few of them every sample (both in time order), and the
+    /// number discarded.
+    fn kept(self, iters: usize) -> (Vec<f64>, u32, bool) {
+        let clean: Vec<f64> = self
+            .ms
+            .iter()
+            .zip(&self.noisy)
+            .filter(|(_, n)| !**n)
+            .map(|(m, _)| *m)
+            .collect();
+        if 2 * clean.len() >= iters {
+            let discarded = (self.ms.len() - clean.len()) as u32;
+            (clean, discarded, false)
+        } else {
+            (self.ms, 0, true)
         }
     }
 }
@@ -180,17 +194,16 @@ pub fn measure<E: std::fmt::Display>(
     let started = Instant::now();
     let stopped_by = loop {
         let elapsed = started.elapsed();
-        let attempts = s.attempts();
+        let (attempts, clean) = (s.ms.len(), s.clean());
         // With --min-time the attempt budget grows to what min_time needs at the median speed.
         let needed = if opts.min_time > Duration::ZERO && attempts > 0 {
-            let all: Vec<f64> = [&s.clean[..], &s.noisy[..], &s.pending[..]].concat();
-            let per = stats::median(&all).max(1e-3);
+            let per = stats::median(&s.ms).max(1e-3);
             iters.max((opts.min_time.as_secs_f64() * 1e3 / per).ceil() as usize)
         } else {
             iters
         };
-        if s.clean.len() >= iters && elapsed >= opts.min_time {
-            break if opts.min_time > Duration::ZERO && s.clean.len() > iters {
+        if clean >= iters && elapsed >= opts.min_time {
+            break if opts.min_time > Duration::ZERO && clean > iters {
                 "min_time"
             } else {
                 "iters"
@@ -198,7 +211,7 @@ pub fn measure<E: std::fmt::Display>(
         }
         // Samples in a still-open window are not judged yet; the window closes within
         // `min_window_ticks` of CPU time, so they cannot hold the loop for long.
-        if s.clean.len() + s.noisy.len() >= 3 * needed {
+        if s.noisy.len() >= 3 * needed {
             break "attempt_limit";
         }
         if attempts > 0 && elapsed >= opts.max_time {
@@ -207,13 +220,13 @@ pub fn measure<E: std::fmt::Display>(
         let t0 = Instant::now();
         forward().map_err(|e| failed("sample", attempts as u32 + 1, e))?;
         sync(opts.device);
-        s.pending.push(t0.elapsed().as_secs_f64() * 1e3);
+        s.ms.push(t0.elapsed().as_secs_f64() * 1e3);
         s.close(window.poll(false), opts.max_foreign_load);
     };
-    if !s.pending.is_empty() {
+    if s.pending() > 0 {
         s.close(window.poll(true), opts.max_foreign_load);
     }
-    let clips = s.attempts() as u64 * opts.batch.max(0) as u64;
+    let clips = s.ms.len() as u64 * opts.batch.max(0) as u64;
     let gpu = match gpu.take() {
         Some(Ok(sampler)) => sampler.finish(clips),
         Some(Err(reason)) => GpuTelemetry::Unavailable { reason },
@@ -224,16 +237,9 @@ pub fn measure<E: std::fmt::Display>(
     let weight: usize = s.readings.iter().map(|r| r.1).sum();
     let foreign = (weight > 0)
         .then(|| s.readings.iter().map(|(f, n)| f * *n as f64).sum::<f64>() / weight as f64);
-    let mut result = if 2 * s.clean.len() >= iters {
-        summarize(s.clean, s.noisy.len() as u32, opts)
-    } else {
-        // Too few quiet samples: keep them all (in time order is lost; order is not used).
-        let mut all = s.clean;
-        all.extend(s.noisy);
-        let mut r = summarize(all, 0, opts);
-        r.under_foreign_load = true;
-        r
-    };
+    let (kept, discarded, under_load) = s.kept(iters);
+    let mut result = summarize(kept, discarded, opts);
+    result.under_foreign_load = under_load;
     result.foreign_load = foreign;
     result.stopped_by = Some(stopped_by.into());
     let t = Telemetry {
@@ -436,6 +442,24 @@ mod tests {
         assert!((r.clips_per_s - 1e3 / r.mean_ms).abs() < 1e-9);
         let t: Telemetry = serde_json::from_value(r.telemetry.unwrap()).unwrap();
         assert!(matches!(t.gpu, GpuTelemetry::NotApplicable { .. }));
+    }
+
+    #[test]
+    fn verdicts_follow_windows_and_keep_time_order() {
+        let mut s = Sampling::default();
+        s.ms.extend([1.0, 2.0]);
+        s.close(WindowReading::Open, 0.25);
+        assert_eq!(s.pending(), 2);
+        s.close(WindowReading::Closed(Some(0.5)), 0.25); // both noisy
+        s.ms.push(3.0);
+        s.close(WindowReading::Closed(Some(0.1)), 0.25);
+        s.ms.push(4.0);
+        s.close(WindowReading::Closed(None), 0.25); // unknown load counts as clean
+        assert_eq!((s.clean(), s.pending()), (2, 0));
+        assert_eq!(s.readings, vec![(0.5, 2), (0.1, 1)]);
+        assert_eq!(s.clone().kept(4), (vec![3.0, 4.0], 2, false));
+        // Fewer than half of 5 requested are clean: everything, in time order, flagged.
+        assert_eq!(s.kept(5), (vec![1.0, 2.0, 3.0, 4.0], 0, true));
     }
 
     #[test]
