@@ -125,7 +125,12 @@ fn issue_2_run_without_data_writes_results_and_report_and_resumes() {
     let lat = x3d.latency[0].value().expect("latency is measured");
     // 2 clean samples on a quiet machine; on a busy one at most 3×2 attempts, flagged or discarded.
     let attempts = lat.samples_ms.len() + lat.discarded_samples as usize;
-    assert!(!lat.samples_ms.is_empty() && attempts <= 6, "{} + {}", lat.samples_ms.len(), lat.discarded_samples);
+    assert!(
+        !lat.samples_ms.is_empty() && attempts <= 6,
+        "{} + {}",
+        lat.samples_ms.len(),
+        lat.discarded_samples
+    );
     assert!(lat.under_foreign_load || lat.samples_ms.len() >= 1);
     // Accuracy without data says what it needs instead of a number.
     match &x3d.accuracy {
@@ -136,7 +141,10 @@ fn issue_2_run_without_data_writes_results_and_report_and_resumes() {
     }
     assert!(!results.provenance.started_at.is_empty() && results.provenance.finished_at.is_some());
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    assert!(html.contains("x3d_xs") && html.contains("mvit_base_16x4"), "every entry is in the report");
+    assert!(
+        html.contains("x3d_xs") && html.contains("mvit_base_16x4"),
+        "every entry is in the report"
+    );
     // Resume: a second run keeps finished entries.
     let o = vbench(&[
         "run",

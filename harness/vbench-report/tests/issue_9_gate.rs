@@ -288,7 +288,8 @@ fn issue_9_slowdown_measured_under_foreign_load_is_inconclusive() {
 
 #[test]
 fn issue_9_example_ci_policy_parses() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ci/workflows/gate-policy.toml");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../ci/workflows/gate-policy.toml");
     let p = Policy::load(&path).unwrap();
     assert_eq!(p.latency.min_ratio, 1.15);
 }

@@ -1,7 +1,7 @@
 //! One file per subcommand: clap `Args` + `exec()`.
 
-pub mod clips;
 pub mod check_data;
+pub mod clips;
 pub mod compare;
 pub mod fetch;
 pub mod gate;

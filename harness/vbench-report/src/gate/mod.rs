@@ -359,7 +359,10 @@ pub(crate) fn judge_accuracy(
         fmt::signed(-drop, 2)
     );
     if drop.is_nan() {
-        return (Verdict::Warn, format!("{shown}: not a number, cannot judge"));
+        return (
+            Verdict::Warn,
+            format!("{shown}: not a number, cannot judge"),
+        );
     }
     if drop <= tol {
         return (
