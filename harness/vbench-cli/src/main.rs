@@ -42,6 +42,8 @@ enum Command {
     Score(commands::score::Args),
     /// Write what the model sees for every view of one video to a safetensors file.
     Clips(commands::clips::Args),
+    /// Run one model on the tensors of a safetensors file (input, or slow + fast, plus boxes); write logits.
+    Forward(commands::forward::Args),
     /// Merge the shards of `vbench run --shard i/N` into one results.json and report (bit-identical metrics).
     Merge(commands::merge::Args),
     /// Write (and with --submit, submit) a Slurm job array running a suite in shards, plus the merge job.
@@ -64,6 +66,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Infer(args) => commands::infer::exec(args),
         Command::Score(args) => commands::score::exec(args),
         Command::Clips(args) => commands::clips::exec(args),
+        Command::Forward(args) => commands::forward::exec(args),
         Command::Merge(args) => commands::merge::exec(args),
         Command::Slurm(args) => commands::slurm::exec(args),
     }

@@ -4,6 +4,7 @@ pub mod check_data;
 pub mod clips;
 pub mod compare;
 pub mod fetch;
+pub mod forward;
 pub mod gate;
 pub mod infer;
 pub mod latency;

@@ -68,15 +68,23 @@ pub struct Args {
     jobs: Option<u32>,
 }
 
+/// `cpu`, `cuda` or `cuda:<i>`; a CUDA device libtorch cannot see is refused here, before any work.
 pub fn parse_device(s: &str) -> Result<tch::Device> {
-    match s {
-        "cpu" => Ok(tch::Device::Cpu),
-        "cuda" => Ok(tch::Device::Cuda(0)),
+    let device = match s {
+        "cpu" => tch::Device::Cpu,
+        "cuda" => tch::Device::Cuda(0),
         _ => match s.strip_prefix("cuda:").and_then(|i| i.parse().ok()) {
-            Some(i) => Ok(tch::Device::Cuda(i)),
+            Some(i) => tch::Device::Cuda(i),
             None => bail!("unknown --device `{s}`; use cpu, cuda or cuda:<index>"),
         },
+    };
+    if let tch::Device::Cuda(i) = device {
+        let count = tch::Cuda::device_count();
+        if i as i64 >= count {
+            bail!("--device {s}: CUDA not available (libtorch sees {count} CUDA devices)");
+        }
     }
+    Ok(device)
 }
 
 /// Creates `dir` and proves it writable before any work starts.
