@@ -10,7 +10,6 @@ use vbench_suite::{Activation, Arch};
 use crate::flops::{record_ops, OpKind};
 use crate::{build, zoo_config, ModelError, ModelInput};
 
-
 /// (slow or single frames, α) of each entry's protocol.
 fn frames(arch: Arch) -> (i64, Option<i64>) {
     match arch {
