@@ -123,15 +123,10 @@ fn issue_2_run_without_data_writes_results_and_report_and_resumes() {
     let params = x3d.params.value().expect("x3d_xs params are measured");
     assert!(params.count > 3_000_000, "{}", params.count);
     let lat = x3d.latency[0].value().expect("latency is measured");
-    // 2 clean samples on a quiet machine; on a busy one at most 3×2 attempts, flagged or discarded.
-    let attempts = lat.samples_ms.len() + lat.discarded_samples as usize;
-    assert!(
-        !lat.samples_ms.is_empty() && attempts <= 6,
-        "{} + {}",
-        lat.samples_ms.len(),
-        lat.discarded_samples
-    );
-    assert!(lat.under_foreign_load || lat.samples_ms.len() >= 1);
+    // The sampling policy (windows, foreign-load verdicts) is tested in issue_8_latency; here: the
+    // run measured real forwards and recorded them with their statistics.
+    assert!(!lat.samples_ms.is_empty() && lat.samples_ms.iter().all(|&ms| ms > 0.0));
+    assert!(lat.p50_ms > 0.0 && lat.p50_ms <= lat.p99_ms);
     // Accuracy without data says what it needs instead of a number.
     match &x3d.accuracy {
         vbench_report::Measure::Skipped { reason } => {
