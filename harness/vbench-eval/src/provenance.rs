@@ -108,13 +108,22 @@ pub fn ffmpeg_version() -> Option<String> {
     }
 }
 
+/// Environment that changes CPU latency without changing the kernels: thread counts and binding,
+/// OpenMP's idle spinning, and the allocator (glibc's mmap threshold decides how many pages every
+/// forward faults in: ~10⁵ per slow_r50 pass by default).
 pub fn omp_env() -> Vec<(String, String)> {
     [
         "OMP_NUM_THREADS",
         "MKL_NUM_THREADS",
         "OMP_PROC_BIND",
         "OMP_PLACES",
+        "OMP_WAIT_POLICY",
+        "GOMP_SPINCOUNT",
         "KMP_AFFINITY",
+        "KMP_BLOCKTIME",
+        "GLIBC_TUNABLES",
+        "MALLOC_ARENA_MAX",
+        "LD_PRELOAD",
     ]
     .iter()
     .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))

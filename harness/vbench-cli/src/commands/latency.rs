@@ -315,7 +315,7 @@ fn table(report: &Report) -> String {
         h.cpu_model,
         h.logical_cores,
         if report.provenance.omp_env.is_empty() {
-            "no OMP_*/MKL_* variables set".to_string()
+            "no OMP_*/MKL_*/malloc variables set".to_string()
         } else {
             report
                 .provenance
