@@ -91,10 +91,6 @@ pub fn parse_views(s: &str) -> Result<(u32, u32)> {
     Ok((t, c))
 }
 
-pub fn parse_device(s: &str) -> Result<tch::Device> {
-    super::run::parse_device(s)
-}
-
 pub fn exec(args: Args) -> Result<ExitCode> {
     if !matches!(args.format.as_str(), "table" | "json") {
         bail!("unknown --format `{}`; use table or json", args.format);
@@ -108,7 +104,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
     if !args.video.is_file() {
         bail!("{}: no such video file", args.video.display());
     }
-    let device = parse_device(&args.device)?;
+    let device = super::run::parse_device(&args.device)?;
     if let Some(n) = args.threads {
         tch::set_num_threads(n);
     }

@@ -77,17 +77,6 @@ struct Row {
     latency: Measure<LatencyResult>,
 }
 
-pub fn parse_device(s: &str) -> Result<tch::Device> {
-    match s {
-        "cpu" => Ok(tch::Device::Cpu),
-        "cuda" => Ok(tch::Device::Cuda(0)),
-        _ => match s.strip_prefix("cuda:").and_then(|i| i.parse().ok()) {
-            Some(i) => Ok(tch::Device::Cuda(i)),
-            None => bail!("unknown --device `{s}`; use cpu, cuda or cuda:<index>"),
-        },
-    }
-}
-
 fn options(args: &Args, device: tch::Device, precision: Precision) -> Result<LatencyOptions> {
     if args.batch < 1 {
         bail!("--batch {} must be at least 1", args.batch);
@@ -382,8 +371,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
     if let Some(&n) = args.threads.iter().find(|&&n| n < 1) {
         bail!("--threads {n} must be at least 1");
     }
-    let device = parse_device(&args.device)?;
-    latency::check_device(device)?;
+    let device = super::run::parse_device(&args.device)?;
     let entries: Vec<Entry> = args
         .entries
         .iter()

@@ -78,12 +78,7 @@ pub fn parse_device(s: &str) -> Result<tch::Device> {
             None => bail!("unknown --device `{s}`; use cpu, cuda or cuda:<index>"),
         },
     };
-    if let tch::Device::Cuda(i) = device {
-        let count = tch::Cuda::device_count();
-        if i as i64 >= count {
-            bail!("--device {s}: CUDA not available (libtorch sees {count} CUDA devices)");
-        }
-    }
+    vbench_eval::latency::check_device(device)?;
     Ok(device)
 }
 
