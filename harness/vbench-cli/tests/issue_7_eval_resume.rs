@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -185,7 +185,8 @@ fn issue_7_run_resumes_after_kill_with_identical_metrics() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let started = Instant::now();
+    // Poll until the first video is stored; a watchdog on the poll count, not a timing check.
+    let mut polls = 0u32;
     loop {
         let text = std::fs::read_to_string(&predictions).unwrap_or_default();
         if text.contains("\"status\":\"ok\"") {
@@ -195,7 +196,8 @@ fn issue_7_run_resumes_after_kill_with_identical_metrics() {
             child.try_wait().unwrap().is_none(),
             "the run ended before a video was stored"
         );
-        assert!(started.elapsed() < Duration::from_secs(600), "no progress");
+        polls += 1;
+        assert!(polls < 30_000, "no video stored after {polls} polls");
         std::thread::sleep(Duration::from_millis(20));
     }
     child.kill().unwrap(); // SIGKILL

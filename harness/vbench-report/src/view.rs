@@ -301,8 +301,14 @@ fn row(e: &EntryResult) -> RowView {
         .iter()
         .map(|m| {
             measure_cell(m, published_latency.clone(), |l| Cell {
+                // Published on other hardware (a phone): say plainly that ours is this host.
                 measured: format!(
-                    "{} / {} ms{}",
+                    "{}{} / {} ms{}",
+                    if pubd.latency_device.is_some() {
+                        "this host: "
+                    } else {
+                        ""
+                    },
                     fmt::num(l.p50_ms, 1),
                     fmt::num(l.p90_ms, 1),
                     if l.under_foreign_load {
@@ -313,7 +319,11 @@ fn row(e: &EntryResult) -> RowView {
                 ),
                 status: "measured".into(),
                 detail: format!(
-                    "{} · {} threads · batch {} · {} · n={} (+{} discarded) · CV {}%",
+                    "{}{} · {} threads · batch {} · {} · n={} (+{} discarded) · CV {}%",
+                    l.note
+                        .as_ref()
+                        .map(|n| format!("{n} · "))
+                        .unwrap_or_default(),
                     l.device,
                     l.threads,
                     l.batch,
