@@ -14,9 +14,9 @@ use std::time::Instant;
 
 use serde_json::Value;
 use tch::{nn, Device, Tensor};
-use vbench_models::{checkpoint, param_count, zoo_config, ModelConfig, ModelInput};
+use vbench_models::{checkpoint, param_count, zoo_config, ModelConfig};
 use vbench_suite::{Activation, Arch};
-use vbench_tests::{repo_root, venv_python};
+use vbench_tests::{repo_root, venv_python, OracleIo};
 
 /// max|Δ| ≤ TOL × max|expected|, for the scores and for the pre-activation logits.
 const TOL: f64 = 1e-4;
@@ -137,22 +137,9 @@ fn issue_3_cnn_zoo_matches_pytorchvideo() {
                 continue;
             }
             let io_path = dir.path().join(format!("{case_id}.safetensors"));
-            let io: std::collections::HashMap<String, Tensor> = Tensor::read_safetensors(&io_path)
-                .unwrap_or_else(|e| panic!("{}: {e}", io_path.display()))
-                .into_iter()
-                .collect();
-            let get = |k: &str| {
-                io.get(k)
-                    .unwrap_or_else(|| panic!("{}: no `{k}`", io_path.display()))
-                    .shallow_clone()
-            };
-            let input = match arch.is_slowfast() {
-                true => ModelInput::SlowFast {
-                    slow: get("slow"),
-                    fast: get("fast"),
-                },
-                false => ModelInput::Single(get("input")),
-            };
+            let io = OracleIo::read(&io_path);
+            let get = |k: &str| io.get(k);
+            let input = io.model_input(arch.is_slowfast());
             let forward_started = Instant::now();
             let out = match net.forward(&input) {
                 Ok(out) => out,

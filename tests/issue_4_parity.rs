@@ -11,7 +11,6 @@
 //! Slow: ~1.5 min on 2 shared cores, most of it MViT at its only valid input (16 / 32 frames of
 //! 224², about 70 / 170 GFLOPs), run once by the oracle and once here.
 
-use std::collections::HashMap;
 use std::process::Command;
 use std::time::Instant;
 
@@ -19,7 +18,7 @@ use serde_json::Value;
 use tch::{nn, Device, Tensor};
 use vbench_models::{checkpoint, param_count, zoo_config, ModelInput, ModelOutput, VideoModel};
 use vbench_suite::{Activation, Arch};
-use vbench_tests::{repo_root, venv_python};
+use vbench_tests::{repo_root, venv_python, OracleIo};
 
 /// max|Δ| ≤ TOL × max|expected|, for the scores and for the pre-activation logits.
 const TOL: f64 = 1e-4;
@@ -128,22 +127,9 @@ fn issue_4_new_families_match_pytorchvideo() {
         for case in cases.iter().filter(|c| text(c, "model") == id) {
             let case_id = text(case, "id");
             let io_path = dir.path().join(format!("{case_id}.safetensors"));
-            let io: HashMap<String, Tensor> = Tensor::read_safetensors(&io_path)
-                .unwrap_or_else(|e| panic!("{}: {e}", io_path.display()))
-                .into_iter()
-                .collect();
-            let get = |k: &str| {
-                io.get(k)
-                    .unwrap_or_else(|| panic!("{}: no `{k}`", io_path.display()))
-                    .shallow_clone()
-            };
-            let input = match arch.is_slowfast() {
-                true => ModelInput::SlowFast {
-                    slow: get("slow"),
-                    fast: get("fast"),
-                },
-                false => ModelInput::Single(get("input")),
-            };
+            let io = OracleIo::read(&io_path);
+            let get = |k: &str| io.get(k);
+            let input = io.model_input(arch.is_slowfast());
             let t = Instant::now();
             let out = match arch.is_detector() {
                 true => net.forward_boxes(&input, &get("boxes")),
