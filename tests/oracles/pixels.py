@@ -15,15 +15,8 @@ then prints the job's name.
 
 import json
 import sys
-import types
 
-# pytorchvideo.transforms imports torchvision.transforms.functional_tensor, which torchvision 0.28
-# renamed to _functional_tensor. Alias it in sys.modules; never patch site-packages.
-import torchvision.transforms._functional_tensor as _ft
-
-_shim = types.ModuleType("torchvision.transforms.functional_tensor")
-_shim.__dict__.update({k: v for k, v in _ft.__dict__.items() if not k.startswith("__")})
-sys.modules["torchvision.transforms.functional_tensor"] = _shim
+import ptv_common  # noqa: F401  (installs the torchvision shim first)
 
 import warnings  # noqa: E402
 
@@ -64,26 +57,7 @@ def _recording_get_clip(self, start_sec, end_sec):
 EncodedVideoPyAV.get_clip = _recording_get_clip
 
 
-def div255(x):  # PySlowFast's utils
-    return x / 255.0
-
-
-def rgb2bgr(x):  # PySlowFast's utils
-    return x[[2, 1, 0], ...]
-
-
-class PackPathway(torch.nn.Module):  # PySlowFast's ptv_datasets.PackPathway
-    def __init__(self, alpha):
-        super().__init__()
-        self.alpha = alpha
-
-    def forward(self, frames):
-        if self.alpha is None:
-            return [frames]
-        slow = torch.index_select(
-            frames, 1, torch.linspace(0, frames.shape[1] - 1, frames.shape[1] // self.alpha).long()
-        )
-        return [slow, frames]
+from ptv_common import PackPathway, div255, rgb2bgr  # noqa: E402
 
 
 def native_pts(path):

@@ -15,13 +15,8 @@ at the first next()).
 import json
 import sys
 import time
-import types
 
-import torchvision.transforms._functional_tensor as _ft
-
-_shim = types.ModuleType("torchvision.transforms.functional_tensor")
-_shim.__dict__.update({k: v for k, v in _ft.__dict__.items() if not k.startswith("__")})
-sys.modules["torchvision.transforms.functional_tensor"] = _shim
+import ptv_common  # noqa: F401  (installs the torchvision shim first)
 
 import warnings  # noqa: E402
 
@@ -40,8 +35,7 @@ from torchvision.transforms import Compose, Lambda  # noqa: E402
 from torchvision.transforms._transforms_video import NormalizeVideo  # noqa: E402
 
 
-def div255(x):  # PySlowFast's utils
-    return x / 255.0
+from ptv_common import div255  # noqa: E402
 
 
 def main():
