@@ -64,6 +64,7 @@ fn header(p: &Protocol) -> Header {
         batch: 10,
         device: "cpu".into(),
         vbench_version: env!("CARGO_PKG_VERSION").into(),
+        label_map: None,
     }
 }
 
@@ -86,6 +87,8 @@ fn records(p: &Protocol, rng: &mut Rng) -> Vec<Record> {
             labels: None,
             scores: None,
             views: Vec::new(),
+            gt: None,
+            boxes: None,
             kind: None,
             error: None,
         };

@@ -152,6 +152,7 @@ fn issue_7_eval_charades_style_max_of_sigmoid_and_map() {
         batch: 4,
         device: "cpu".into(),
         vbench_version: String::new(),
+        label_map: None,
     };
     let (mut w, done) = PredictionsWriter::open(&path, &header, false).unwrap();
     assert_eq!(done.scored(), 0);

@@ -18,7 +18,9 @@
 //! - with one spatial crop, `UniformCropVideo` gets `aug_index` 0: the left (top) crop, not the
 //!   centre crop PySlowFast's own Kinetics loader takes.
 
+pub mod ava_views;
 pub mod check;
+pub mod cv_resize;
 pub mod datasets;
 pub mod decoder;
 pub mod error;

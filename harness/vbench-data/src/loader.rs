@@ -18,6 +18,7 @@
 //! # }
 //! ```
 
+use crate::ava_views::extract_keyframe_views;
 use crate::datasets::{Sample, Source};
 use crate::error::{DataError, Result};
 use crate::frame_views::{extract_frame_views, FrameSampling};
@@ -46,11 +47,7 @@ pub fn extract_sample_views(
                 })?;
             extract_frame_views(frames, protocol, sampling)
         }
-        Source::Keyframe { frames_dir, .. } => Err(DataError::Dataset {
-            path: frames_dir.clone(),
-            message: "AVA keyframes need the detector's clip sampler, which is not built yet"
-                .into(),
-        }),
+        Source::Keyframe { .. } => extract_keyframe_views(sample, protocol),
     }
 }
 

@@ -43,6 +43,8 @@ pub struct View {
 pub struct ViewTensor {
     pub view: View,
     pub pathways: Vec<Tensor>,
+    /// AVA: the person boxes to score, `[K, 4]` float32 `x1, y1, x2, y2` in input pixels.
+    pub boxes: Option<Tensor>,
 }
 
 /// One sampled clip before the float transform: the subsampled uint8 frames.
@@ -236,6 +238,7 @@ pub fn views_from_samples(sampled: &SampledVideo, protocol: &Protocol) -> Result
                     end_exact: aug.end.to_string(),
                 },
                 pathways,
+                boxes: None,
             });
         }
     }

@@ -5,8 +5,8 @@
 
 use crate::pipeline::{run_videos, EvalOptions, FailureKind, VideoFailure, VideoJob, VideoOutcome};
 use crate::predictions::{
-    DatasetInfo, Header, PredictionsError, PredictionsWriter, Record, RecordStatus, ViewRecord,
-    WeightsInfo,
+    BoxRecord, DatasetInfo, Header, PredictionsError, PredictionsWriter, Record, RecordStatus,
+    ViewRecord, WeightsInfo,
 };
 use crate::weights::{sha256_file, WeightsCache, WeightsError};
 use std::path::{Path, PathBuf};
@@ -170,12 +170,6 @@ pub fn predictions_rel_path(entry: &Entry) -> PathBuf {
     PathBuf::from("predictions").join(format!("{}.jsonl", entry.name))
 }
 
-fn not_impl(reason: impl Into<String>) -> Measure<AccuracyResult> {
-    Measure::NotImplemented {
-        reason: reason.into(),
-    }
-}
-
 fn failed(error: impl std::fmt::Display) -> Measure<AccuracyResult> {
     Measure::Failed {
         error: error.to_string(),
@@ -189,9 +183,6 @@ pub fn measure_accuracy(
     opts: &AccuracyOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Measure<AccuracyResult> {
-    if opts.dataset.task() == Task::Detection {
-        return not_impl("AVA frame-mAP needs the detector pipeline (person boxes), not built yet");
-    }
     let weights = match resolve_weights(entry, &opts.weights) {
         Ok(Some(w)) => w,
         Ok(None) => {
@@ -243,6 +234,7 @@ fn evaluate_dataset(
         arch: entry.arch.to_string(),
         task: match opts.dataset.task() {
             Task::MultiLabel => "multi_label".into(),
+            Task::Detection => crate::predictions::TASK_DETECTION.into(),
             _ => "classification".into(),
         },
         num_classes: entry.protocol.num_classes as usize,
@@ -263,6 +255,11 @@ fn evaluate_dataset(
         batch: opts.eval.batch,
         device: format!("{:?}", opts.eval.device).to_lowercase(),
         vbench_version: env!("CARGO_PKG_VERSION").into(),
+        label_map: dataset.label_map.as_ref().map(|m| {
+            m.iter()
+                .map(|(id, name)| (*id as i64, name.clone()))
+                .collect()
+        }),
     };
     let rel = predictions_rel_path(entry);
     let path = opts.out_dir.join(&rel);
@@ -350,7 +347,11 @@ fn evaluate_dataset(
                             scores: v.scores.clone(),
                         })
                         .collect();
-                    r.scores = Some(p.scores.clone());
+                    if let Some(scores) = &p.box_scores {
+                        r.boxes = Some(box_records(&dataset.samples[p.index], scores));
+                    } else {
+                        r.scores = Some(p.scores.clone());
+                    }
                     writer.append(&r)?;
                     progress(Progress::Video { failure: None });
                 }
@@ -379,6 +380,22 @@ fn evaluate_dataset(
         )));
     }
     Ok(Measure::Measured { value: accuracy })
+}
+
+/// An AVA keyframe's person boxes with the scores the detector gave them (same order).
+fn box_records(sample: &vbench_data::datasets::Sample, scores: &[Vec<f32>]) -> Vec<BoxRecord> {
+    let Source::Keyframe { person_boxes, .. } = &sample.source else {
+        return Vec::new();
+    };
+    person_boxes
+        .iter()
+        .zip(scores)
+        .map(|(b, s)| BoxRecord {
+            bbox: b.bbox,
+            person_score: b.score,
+            scores: s.clone(),
+        })
+        .collect()
 }
 
 /// "2 of 8 videos cannot be evaluated: 1 missing (first: a.mp4: …); 1 label_out_of_range (…)".

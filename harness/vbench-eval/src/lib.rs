@@ -2,6 +2,7 @@
 //! Produces `vbench_report` schema values; never formats them.
 
 pub mod aggregate;
+pub mod ava_records;
 pub mod evaluate;
 pub mod flops;
 pub mod latency;

@@ -12,11 +12,11 @@ use crate::aggregate::aggregate;
 use std::time::Instant;
 use tch::{Device, Kind, Tensor};
 use vbench_data::check::{classify, ProblemKind};
-use vbench_data::datasets::{Sample, Source};
+use vbench_data::datasets::Sample;
 use vbench_data::{extract_sample_views, LoaderOptions, View, ViewLoader, ViewTensor};
 use vbench_models::{ModelInput, VideoModel};
 use vbench_report::EvalTiming;
-use vbench_suite::{Aggregation, Dataset, Protocol};
+use vbench_suite::{Dataset, Protocol, Sampler};
 
 #[derive(Debug, Clone)]
 pub struct EvalOptions {
@@ -82,8 +82,10 @@ pub struct VideoPrediction {
     pub id: String,
     /// In the sampler's order (clip-major, then crop).
     pub views: Vec<ScoredView>,
-    /// The views aggregated as the protocol says.
+    /// The views aggregated as the protocol says (empty for AVA keyframes).
     pub scores: Vec<f32>,
+    /// AVA: one score vector per person box, in the sample's box order (empty: no boxes).
+    pub box_scores: Option<Vec<Vec<f32>>>,
 }
 
 #[derive(Debug)]
@@ -171,6 +173,52 @@ fn forward(
         .collect())
 }
 
+/// Scores an AVA keyframe's one view: `[K, classes]` for its K person boxes (batch index 0).
+fn forward_boxes(
+    model: &dyn VideoModel,
+    view: &ViewTensor,
+) -> std::result::Result<Vec<Vec<f32>>, String> {
+    let boxes = view
+        .boxes
+        .as_ref()
+        .ok_or("an AVA view without person boxes")?;
+    let k = boxes.size().first().copied().unwrap_or(0);
+    let input = match view.pathways.as_slice() {
+        [x] => ModelInput::Single(x.unsqueeze(0)),
+        [slow, fast] => ModelInput::SlowFast {
+            slow: slow.unsqueeze(0),
+            fast: fast.unsqueeze(0),
+        },
+        other => return Err(format!("a view with {} pathways", other.len())),
+    };
+    let rois = Tensor::f_cat(
+        &[
+            Tensor::zeros([k, 1], (Kind::Float, Device::Cpu)),
+            boxes.shallow_clone(),
+        ],
+        1,
+    )
+    .map_err(|e| e.to_string())?;
+    let out = model
+        .forward_boxes(&input, &rois)
+        .map_err(|e| e.to_string())?;
+    let scores = out
+        .scores
+        .f_to_kind(Kind::Float)
+        .and_then(|t| t.f_to_device(Device::Cpu))
+        .and_then(|t| t.f_contiguous())
+        .map_err(|e| e.to_string())?;
+    let size = scores.size();
+    if size.len() != 2 || size[0] != k {
+        return Err(format!("scores of shape {size:?} for {k} boxes"));
+    }
+    let flat = Vec::<f32>::try_from(&scores.flatten(0, -1)).map_err(|e| e.to_string())?;
+    Ok(flat
+        .chunks(size[1].max(1) as usize)
+        .map(<[f32]>::to_vec)
+        .collect())
+}
+
 /// A decoding error's kind: the file is not there, or it is and cannot be used.
 fn decode_failure(e: &vbench_data::DataError) -> (FailureKind, String) {
     let kind = match classify(e) {
@@ -180,15 +228,31 @@ fn decode_failure(e: &vbench_data::DataError) -> (FailureKind, String) {
     (kind, e.to_string())
 }
 
-/// Scores one video's views in batches of `batch` and aggregates them.
+/// What one sample scored: its views and their aggregate, or (AVA) per-box scores.
+type Scored = (Vec<ScoredView>, Vec<f32>, Option<Vec<Vec<f32>>>);
+
+/// Scores one video's views in batches of `batch` and aggregates them; an AVA keyframe's view
+/// (if it has person boxes) is scored per box instead.
 fn score_video(
     model: &dyn VideoModel,
     views: Vec<ViewTensor>,
     batch: usize,
-    method: Aggregation,
+    protocol: &Protocol,
     id: &str,
     stats: &mut EvalStats,
-) -> Result<(Vec<ScoredView>, Vec<f32>), (FailureKind, String)> {
+) -> Result<Scored, (FailureKind, String)> {
+    if protocol.sampler == Sampler::AvaKeyframe {
+        let mut boxes = Vec::new();
+        for v in &views {
+            let started = Instant::now();
+            let result = forward_boxes(model, v);
+            stats.infer_s += started.elapsed().as_secs_f64();
+            boxes.extend(result.map_err(|m| (FailureKind::Inference, m))?);
+            stats.views += 1;
+        }
+        return Ok((Vec::new(), Vec::new(), Some(boxes)));
+    }
+    let method = protocol.aggregation;
     let mut scored = Vec::with_capacity(views.len());
     let mut rest = views;
     while !rest.is_empty() {
@@ -207,7 +271,7 @@ fn score_video(
     let refs: Vec<&[f32]> = scored.iter().map(|v| v.scores.as_slice()).collect();
     let scores =
         aggregate(id, &refs, method).map_err(|e| (FailureKind::Inference, e.to_string()))?;
-    Ok((scored, scores))
+    Ok((scored, scores, None))
 }
 
 /// Evaluates `jobs` (samples of `dataset`) with `model` under `protocol`, calling `on_video` once
@@ -224,23 +288,20 @@ pub fn run_videos<E>(
     let started = Instant::now();
     let mut stats = EvalStats::default();
     let batch = opts.batch.max(1);
-    // AVA keyframes need the detector: say so instead of a decoding error.
-    let unsupported = |s: &Sample| matches!(s.source, Source::Keyframe { .. });
     let mut finish = |stats: &mut EvalStats,
                       index: usize,
                       id: String,
                       views: Result<Vec<ViewTensor>, (FailureKind, String)>|
      -> Result<(), E> {
-        let outcome = match views
-            .and_then(|v| score_video(model, v, batch, protocol.aggregation, &id, stats))
-        {
-            Ok((views, scores)) => {
+        let outcome = match views.and_then(|v| score_video(model, v, batch, protocol, &id, stats)) {
+            Ok((views, scores, box_scores)) => {
                 stats.videos += 1;
                 VideoOutcome::Scored(VideoPrediction {
                     index,
                     id,
                     views,
                     scores,
+                    box_scores,
                 })
             }
             Err((kind, message)) => {
@@ -255,29 +316,15 @@ pub fn run_videos<E>(
         };
         on_video(outcome)
     };
-    let unsupported_msg = || {
-        (
-            FailureKind::UnsupportedSource,
-            "AVA keyframes need the detection pipeline".to_string(),
-        )
-    };
     if opts.decode_threads == 0 {
         for job in jobs {
             let t = Instant::now();
-            let views = if unsupported(&job.sample) {
-                Err(unsupported_msg())
-            } else {
-                extract_sample_views(&job.sample, dataset, protocol).map_err(|e| decode_failure(&e))
-            };
+            let views = extract_sample_views(&job.sample, dataset, protocol)
+                .map_err(|e| decode_failure(&e));
             stats.decode_s += t.elapsed().as_secs_f64();
             finish(&mut stats, job.index, job.sample.id, views)?;
         }
     } else {
-        let (skipped, jobs): (Vec<VideoJob>, Vec<VideoJob>) =
-            jobs.into_iter().partition(|j| unsupported(&j.sample));
-        for job in skipped {
-            finish(&mut stats, job.index, job.sample.id, Err(unsupported_msg()))?;
-        }
         let loader = ViewLoader::spawn(
             jobs.into_iter().map(|j| (j.index, j.sample)).collect(),
             dataset,

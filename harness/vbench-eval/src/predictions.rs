@@ -29,6 +29,9 @@ use vbench_suite::{Aggregation, Protocol};
 /// Bump on any incompatible change of [`Header`] or [`Record`].
 pub const FORMAT_VERSION: u32 = 1;
 
+/// [`Header::task`] of AVA files.
+pub const TASK_DETECTION: &str = "detection";
+
 /// Examples kept per failure kind in results.json.
 pub const FAILURE_EXAMPLES: usize = 5;
 
@@ -95,7 +98,7 @@ pub struct Header {
     pub vbench_predictions: u32,
     pub entry: String,
     pub arch: String,
-    /// `classification` (one label, top-k) or `multi_label` (mAP).
+    /// `classification` (one label, top-k), `multi_label` (mAP) or `detection` (AVA frame-mAP).
     pub task: String,
     pub num_classes: usize,
     pub protocol: Protocol,
@@ -108,6 +111,9 @@ pub struct Header {
     pub device: String,
     #[serde(default)]
     pub vbench_version: String,
+    /// Detection files: the evaluated classes `(id, name)` of the AVA label map.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_map: Option<Vec<(i64, String)>>,
 }
 
 impl Header {
@@ -174,6 +180,24 @@ pub struct ViewRecord {
     pub scores: Vec<f32>,
 }
 
+/// An AVA ground-truth box of a keyframe: normalised `[x1, y1, x2, y2]` and its action ids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GtBoxRecord {
+    #[serde(rename = "box")]
+    pub bbox: [f64; 4],
+    pub actions: Vec<u32>,
+}
+
+/// An AVA person box the detector scored: normalised `[x1, y1, x2, y2]` as read, the person
+/// detector's score, and one score per class (index i = action id i + 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BoxRecord {
+    #[serde(rename = "box")]
+    pub bbox: [f64; 4],
+    pub person_score: f64,
+    pub scores: Vec<f32>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     pub index: usize,
@@ -190,6 +214,12 @@ pub struct Record {
     pub scores: Option<Vec<f32>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub views: Vec<ViewRecord>,
+    /// AVA: the keyframe's ground-truth boxes (the label map's classes only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gt: Option<Vec<GtBoxRecord>>,
+    /// AVA, `ok` only: the scored person boxes (empty: none above the detection threshold).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boxes: Option<Vec<BoxRecord>>,
     /// Failed only: `missing`, `label_out_of_range`, `decode`, `inference`, `unsupported_source`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
@@ -200,10 +230,19 @@ pub struct Record {
 impl Record {
     /// A record carrying `sample`'s label(s) and nothing else yet.
     pub fn for_sample(index: usize, sample: &Sample, status: RecordStatus) -> Record {
-        let (label, labels) = match &sample.labels {
-            Labels::Single(l) => (Some(*l), None),
-            Labels::Multi(ls) => (None, Some(ls.clone())),
-            Labels::Boxes(_) => (None, None),
+        let (label, labels, gt) = match &sample.labels {
+            Labels::Single(l) => (Some(*l), None, None),
+            Labels::Multi(ls) => (None, Some(ls.clone()), None),
+            Labels::Boxes(bs) => {
+                let gt = bs
+                    .iter()
+                    .map(|b| GtBoxRecord {
+                        bbox: b.bbox,
+                        actions: b.actions.clone(),
+                    })
+                    .collect();
+                (None, None, Some(gt))
+            }
         };
         Record {
             index,
@@ -213,6 +252,8 @@ impl Record {
             labels,
             scores: None,
             views: Vec::new(),
+            gt,
+            boxes: None,
             kind: None,
             error: None,
         }
@@ -461,7 +502,7 @@ fn reduce(
         path: path.to_path_buf(),
         source,
     };
-    if r.status != RecordStatus::Ok {
+    if r.status != RecordStatus::Ok || header.task == TASK_DETECTION {
         return Ok(Reduced {
             record: r,
             views: 0,
@@ -576,7 +617,10 @@ pub fn score_file(path: &Path, aggregation: Option<Aggregation>) -> Result<Score
         details: None,
     };
     let mut video_topk = None;
-    if header.task == "multi_label" {
+    if header.task == TASK_DETECTION {
+        let report = crate::ava_records::score_records(&header, &scored).map_err(metrics)?;
+        result.map = report.map.map(|m| m * 100.0);
+    } else if header.task == "multi_label" {
         let positives = scored
             .iter()
             .map(|r| {

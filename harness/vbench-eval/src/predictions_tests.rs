@@ -27,6 +27,7 @@ fn header(weights: &str) -> Header {
         batch: 10,
         device: "cpu".into(),
         vbench_version: String::new(),
+        label_map: None,
     }
 }
 
@@ -48,6 +49,8 @@ fn ok(index: usize, label: i64, views: &[[f32; 3]]) -> Record {
         labels: None,
         scores: Some(aggregate("v", &refs, Aggregation::Sum).unwrap()),
         views,
+        gt: None,
+        boxes: None,
         kind: None,
         error: None,
     }
@@ -152,4 +155,77 @@ fn predictions_f32_scores_round_trip_exactly() {
         .iter()
         .zip(&back)
         .all(|(a, b)| a.to_bits() == b.to_bits()));
+}
+
+/// An AVA keyframe record: ground truth `gt` (box, actions) and scored boxes (box, scores).
+fn keyframe(
+    index: usize,
+    id: &str,
+    gt: &[([f64; 4], &[u32])],
+    boxes: &[([f64; 4], [f32; 3])],
+) -> Record {
+    Record {
+        index,
+        id: id.into(),
+        status: RecordStatus::Ok,
+        label: None,
+        labels: None,
+        scores: None,
+        views: Vec::new(),
+        gt: Some(
+            gt.iter()
+                .map(|(b, a)| GtBoxRecord {
+                    bbox: *b,
+                    actions: a.to_vec(),
+                })
+                .collect(),
+        ),
+        boxes: Some(
+            boxes
+                .iter()
+                .map(|(b, s)| BoxRecord {
+                    bbox: *b,
+                    person_score: 0.9,
+                    scores: s.to_vec(),
+                })
+                .collect(),
+        ),
+        kind: None,
+        error: None,
+    }
+}
+
+#[test]
+fn issue_7_ava_frame_map_from_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = header("w");
+    h.task = TASK_DETECTION.into();
+    h.dataset.videos = 3;
+    // Classes 1 and 3 are evaluated; class 2 is not (its scores must not count).
+    h.label_map = Some(vec![(1, "a".into()), (3, "c".into())]);
+    let b = [0.0, 0.0, 0.5, 0.5];
+    let far = [0.6, 0.6, 0.9, 0.9];
+    let score = |fp_first: bool| {
+        let path = dir.path().join(format!("ava{fp_first}.jsonl"));
+        let (mut w, _) = PredictionsWriter::open(&path, &h, true).unwrap();
+        let fp = if fp_first { 0.95 } else { 0.5 };
+        // Keyframe 0: a hit for class 1. Keyframe 1: no ground truth, a false positive.
+        // Keyframe 2: ground truth for class 3 and no person box (a miss).
+        w.append(&keyframe(
+            0,
+            "m,0902",
+            &[(b, &[1])],
+            &[(b, [0.9, 1.0, 0.0])],
+        ))
+        .unwrap();
+        w.append(&keyframe(1, "m,0903", &[], &[(far, [fp, 1.0, 0.0])]))
+            .unwrap();
+        w.append(&keyframe(2, "m,0904", &[(far, &[3])], &[]))
+            .unwrap();
+        drop(w);
+        score_file(&path, None).unwrap().accuracy.map.unwrap()
+    };
+    // Class 1: AP 1 (the hit ranks first) or 0.5; class 3: AP 0 (ground truth, no detection).
+    assert_eq!(score(false), 50.0);
+    assert_eq!(score(true), 25.0);
 }

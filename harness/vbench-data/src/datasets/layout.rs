@@ -7,12 +7,12 @@
 //! | Kinetics-400 | `test.csv` or `val.csv` (`<path> <label>` lines), or a `test/` or `val/` folder of class folders named as `kinetics400_classnames.txt` |
 //! | SSv2 | `something-something-v2-labels.json`, `something-something-v2-validation.json`, `val.csv` (frame list) |
 //! | Charades | `test.csv` or `val.csv` (frame list) |
-//! | AVA v2.2 | `annotations/ava_val_v2.2.csv`, `annotations/ava_action_list_v2.2_for_activitynet_2019.pbtxt`, optional `annotations/ava_val_excluded_timestamps_v2.2.csv`, frames in `frames/<video_id>/` |
+//! | AVA v2.2 | `annotations/ava_val_v2.2.csv`, `annotations/ava_action_list_v2.2_for_activitynet_2019.pbtxt`, `annotations/ava_val_predicted_boxes.csv`, optional `annotations/ava_val_excluded_timestamps_v2.2.csv`, frames in `frames/<video_id>/` (listed by `frame_lists/val.csv` if present) |
 //!
 //! `vbench check-data` and the evaluation loop read lists through [`load_manifest`] and name them
 //! with [`manifest_hash`], so two labs (or two shards) can tell they used the same set.
 
-use super::{Ava, Charades, Kinetics, Labels, Sample, Ssv2, VideoDataset};
+use super::{Ava, AvaFiles, Charades, Kinetics, Labels, Sample, Source, Ssv2, VideoDataset};
 use crate::error::{DataError, Result};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
@@ -30,7 +30,17 @@ pub struct Manifest {
     pub manifest: String,
     pub samples: Vec<Sample>,
     pub classes: Option<Vec<String>>,
+    /// AVA: the evaluated classes `(id, name)` of the `.pbtxt`, in file order.
+    pub label_map: Option<Vec<(u32, String)>>,
 }
+
+/// AVA v2.2 file names (PySlowFast's defaults), under `annotations/` unless said otherwise.
+pub const AVA_GROUNDTRUTH: &str = "ava_val_v2.2.csv";
+pub const AVA_LABEL_MAP: &str = "ava_action_list_v2.2_for_activitynet_2019.pbtxt";
+pub const AVA_EXCLUDED: &str = "ava_val_excluded_timestamps_v2.2.csv";
+pub const AVA_PERSON_BOXES: &str = "ava_val_predicted_boxes.csv";
+/// Relative to the data root; frame paths in it are relative to `frames/`.
+pub const AVA_FRAME_LIST: &str = "frame_lists/val.csv";
 
 impl Manifest {
     /// [`manifest_hash`] of the samples.
@@ -53,7 +63,9 @@ pub fn expected_layout(dataset: Dataset) -> &'static str {
         Dataset::Charades => "test.csv or val.csv (the frame list, paths relative to the root)",
         Dataset::Ava => {
             "annotations/ava_val_v2.2.csv, annotations/ava_action_list_v2.2_for_activitynet_2019.\
-             pbtxt, optional annotations/ava_val_excluded_timestamps_v2.2.csv, frames/<video_id>/"
+             pbtxt, annotations/ava_val_predicted_boxes.csv (person detections), optional \
+             annotations/ava_val_excluded_timestamps_v2.2.csv, frames/<video_id>/*.jpg at 30 fps \
+             (frame 0 = second 900), optional frame_lists/val.csv"
         }
     }
 }
@@ -72,6 +84,20 @@ pub fn load_manifest(
     root: &Path,
     kinetics_classes: Option<&[String]>,
 ) -> Result<Manifest> {
+    load_manifest_with(dataset, root, kinetics_classes, AVA_DETECTION_SCORE_THRESH)
+}
+
+/// PySlowFast's `AVA.DETECTION_SCORE_THRESH` in its AVA v2.2 configs.
+pub const AVA_DETECTION_SCORE_THRESH: f64 = 0.8;
+
+/// [`load_manifest`] with AVA's person-box score threshold given.
+pub fn load_manifest_with(
+    dataset: Dataset,
+    root: &Path,
+    kinetics_classes: Option<&[String]>,
+    ava_threshold: f64,
+) -> Result<Manifest> {
+    let mut ava_label_map = None;
     let layout = |message: String| DataError::Dataset {
         path: root.to_path_buf(),
         message: format!("{message}; expected {}", expected_layout(dataset)),
@@ -114,18 +140,30 @@ pub fn load_manifest(
         }
         Dataset::Ava => {
             let ann = root.join("annotations");
-            let boxes = "annotations/ava_val_v2.2.csv";
-            if !root.join(boxes).exists() {
-                return Err(layout(format!("no {boxes}")));
-            }
-            let opt = |f: &str| Some(ann.join(f)).filter(|p| p.exists());
-            let ds = Ava::new(
-                &root.join(boxes),
-                opt("ava_action_list_v2.2_for_activitynet_2019.pbtxt").as_deref(),
-                opt("ava_val_excluded_timestamps_v2.2.csv").as_deref(),
-                &root.join("frames"),
-            )?;
-            (boxes.into(), Box::new(ds))
+            let need = |f: &str| {
+                let p = ann.join(f);
+                if p.exists() {
+                    Ok(p)
+                } else {
+                    Err(layout(format!("no annotations/{f}")))
+                }
+            };
+            let gt = need(AVA_GROUNDTRUTH)?;
+            let label_map = need(AVA_LABEL_MAP)?;
+            let person_boxes = need(AVA_PERSON_BOXES)?;
+            let excluded = Some(ann.join(AVA_EXCLUDED)).filter(|p| p.exists());
+            let frame_list = Some(root.join(AVA_FRAME_LIST)).filter(|p| p.exists());
+            let ds = Ava::new(&AvaFiles {
+                groundtruth: &gt,
+                label_map: Some(&label_map),
+                excluded: excluded.as_deref(),
+                person_boxes: &person_boxes,
+                score_threshold: ava_threshold,
+                frame_list: frame_list.as_deref(),
+                frames_root: &root.join("frames"),
+            })?;
+            ava_label_map = ds.label_map.clone();
+            (format!("annotations/{AVA_GROUNDTRUTH}"), Box::new(ds))
         }
     };
     Ok(Manifest {
@@ -135,6 +173,7 @@ pub fn load_manifest(
         manifest,
         samples: ds.samples().to_vec(),
         classes: ds.class_names().map(<[String]>::to_vec),
+        label_map: ava_label_map,
     })
 }
 
@@ -148,7 +187,8 @@ pub fn load_manifest(
 ///   class folder + file for folder layouts), the SSv2/Charades video id, `video_id,SSSS` (keyframe second, 4 digits) for AVA;
 /// - `labels`: single label → decimal (`-1` = none); multi-label → `[a, b, c]` ascending (Rust's
 ///   `{:?}` of the sorted list); AVA → the keyframe's boxes as `x1,y1,x2,y2:a+b` joined by `;`
-///   (shortest round-trip decimals, action ids as in the CSV).
+///   (shortest round-trip decimals, action ids as in the CSV), then ` | ` and the person boxes the
+///   detector scores as `x1,y1,x2,y2@score` joined by `;`.
 ///
 /// Paths beyond the id are left out: the same list under another root is the same dataset.
 pub fn manifest_hash(samples: &[Sample]) -> String {
@@ -171,6 +211,14 @@ pub fn manifest_hash(samples: &[Sample]) -> String {
                     let sep = if k == 0 { "" } else { ";" };
                     let _ = write!(line, "{sep}{x1},{y1},{x2},{y2}:{}", acts.join("+"));
                 }
+            }
+        }
+        if let Source::Keyframe { person_boxes, .. } = &s.source {
+            line.push_str(" | ");
+            for (k, b) in person_boxes.iter().enumerate() {
+                let [x1, y1, x2, y2] = b.bbox;
+                let sep = if k == 0 { "" } else { ";" };
+                let _ = write!(line, "{sep}{x1},{y1},{x2},{y2}@{}", b.score);
             }
         }
         line.push('\n');

@@ -9,10 +9,14 @@ mod layout;
 mod splits;
 mod ssv2;
 
-pub use ava::{read_ava_label_map, Ava, AvaBox};
+pub use ava::{read_ava_label_map, Ava, AvaBox, AvaFiles, PersonBox, AVA_VALID_SECONDS};
 pub use charades::Charades;
 pub use kinetics::{read_class_names, Kinetics};
-pub use layout::{expected_layout, load_manifest, manifest_hash, Manifest};
+pub use layout::{
+    expected_layout, load_manifest, load_manifest_with, manifest_hash, Manifest,
+    AVA_DETECTION_SCORE_THRESH, AVA_EXCLUDED, AVA_FRAME_LIST, AVA_GROUNDTRUTH, AVA_LABEL_MAP,
+    AVA_PERSON_BOXES,
+};
 pub use splits::{Hmdb51, HmdbSplit, Ucf101};
 pub use ssv2::Ssv2;
 
@@ -41,6 +45,10 @@ pub enum Source {
         video_id: String,
         timestamp: u32,
         frames_dir: PathBuf,
+        /// Every frame of the movie in list order (frame 0 = second 900), shared by its keyframes.
+        frames: std::sync::Arc<Vec<PathBuf>>,
+        /// The person boxes the detector scores; none: nothing to infer (ground truth all missed).
+        person_boxes: Vec<PersonBox>,
     },
 }
 

@@ -157,6 +157,22 @@ fn charades_takes_the_union_of_frame_labels() {
     );
 }
 
+/// The shared AVA sample as ground truth, with `dets` as the person detections.
+fn ava_with(dets: &str, excluded: bool, frame_list: Option<&Path>, d: &Path) -> Result<Ava> {
+    let s = shared().join("ava-sample");
+    let dets = write(d, "dets.csv", dets);
+    let excl = s.join("ava_excluded_timestamps_sample.csv");
+    Ava::new(&AvaFiles {
+        groundtruth: &s.join("ava_sample.csv"),
+        label_map: Some(&s.join("action_list.txt")),
+        excluded: excluded.then_some(excl.as_path()),
+        person_boxes: &dets,
+        score_threshold: 0.8,
+        frame_list,
+        frames_root: Path::new("/frames"),
+    })
+}
+
 #[test]
 fn ava_sample_groups_boxes_and_drops_exclusions() {
     let s = shared().join("ava-sample");
@@ -165,17 +181,24 @@ fn ava_sample_groups_boxes_and_drops_exclusions() {
         map.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
         vec![12, 17, 79, 80]
     );
-    let all = Ava::new(
-        &s.join("ava_sample.csv"),
-        Some(&s.join("action_list.txt")),
-        None,
-        Path::new("/frames"),
-    )
-    .unwrap();
+    let d = tempfile::tempdir().unwrap();
+    // Below the threshold (dropped), exactly at it (kept, as PySlowFast's `score < thresh`),
+    // a duplicate coordinate string (one box), and a keyframe with detections only.
+    let dets = "0f39OWEqJ24,0902,0.03,0.16,0.67,0.99,,0.79\n\
+                0f39OWEqJ24,0902,0.03,0.16,0.67,0.99,,0.8\n\
+                0f39OWEqJ24,0902,0.03,0.16,0.67,0.99,,0.95\n\
+                0f39OWEqJ24,0902,0.5,0.1,0.9,0.9,,0.7\n\
+                zzz,0905,0.5,0.1,0.9,0.9,,0.99\n";
+    let all = ava_with(dets, false, None, d.path()).unwrap();
     let ids: Vec<&str> = all.samples().iter().map(|x| x.id.as_str()).collect();
     assert_eq!(
         ids,
-        vec!["0f39OWEqJ24,0902", "0f39OWEqJ24,0903", "_-Z6wFjXtGQ,0902"]
+        vec![
+            "0f39OWEqJ24,0902",
+            "0f39OWEqJ24,0903",
+            "_-Z6wFjXtGQ,0902",
+            "zzz,0905"
+        ]
     );
     let Labels::Boxes(b) = &all.samples()[2].labels else {
         panic!()
@@ -188,48 +211,91 @@ fn ava_sample_groups_boxes_and_drops_exclusions() {
         panic!()
     };
     assert_eq!(b[0].actions, vec![12, 17, 79]);
+    let Source::Keyframe {
+        video_id,
+        timestamp,
+        frames_dir,
+        person_boxes,
+        frames,
+    } = &all.samples()[0].source
+    else {
+        panic!()
+    };
+    assert_eq!((video_id.as_str(), *timestamp), ("0f39OWEqJ24", 902));
+    assert_eq!(frames_dir, Path::new("/frames/0f39OWEqJ24"));
+    assert!(frames.is_empty(), "no folder, no frame list");
     assert_eq!(
-        all.samples()[0].source,
-        Source::Keyframe {
-            video_id: "0f39OWEqJ24".into(),
-            timestamp: 902,
-            frames_dir: "/frames/0f39OWEqJ24".into()
-        }
+        person_boxes,
+        &vec![PersonBox {
+            bbox: [0.03, 0.16, 0.67, 0.99],
+            score: 0.8
+        }]
     );
-    let kept = Ava::new(
-        &s.join("ava_sample.csv"),
-        Some(&s.join("action_list.txt")),
-        Some(&s.join("ava_excluded_timestamps_sample.csv")),
-        Path::new("/frames"),
-    )
-    .unwrap();
-    assert_eq!(kept.samples().len(), 1);
+    let Labels::Boxes(b) = &all.samples()[3].labels else {
+        panic!()
+    };
+    assert!(b.is_empty(), "detections without ground truth");
+    let kept = ava_with(dets, true, None, d.path()).unwrap();
+    assert_eq!(kept.samples().len(), 2);
     assert_eq!(kept.excluded.len(), 2);
+    // The frame list gives each movie its frames in file order, paths under frames/.
+    let list = write(
+        d.path(),
+        "val.csv",
+        "original_vido_id video_id frame_id path labels\n\
+         0f39OWEqJ24 0 0 0f39OWEqJ24/a_000002.jpg \"\"\n\
+         0f39OWEqJ24 0 1 0f39OWEqJ24/a_000001.jpg \"\"\n",
+    );
+    let listed = ava_with(dets, false, Some(&list), d.path()).unwrap();
+    let Source::Keyframe { frames, .. } = &listed.samples()[0].source else {
+        panic!()
+    };
+    assert_eq!(
+        **frames,
+        vec![
+            PathBuf::from("/frames/0f39OWEqJ24/a_000002.jpg"),
+            PathBuf::from("/frames/0f39OWEqJ24/a_000001.jpg")
+        ]
+    );
+    let bad = write(d.path(), "bad.csv", "header\n0f39OWEqJ24 0 0\n");
+    assert_eq!(
+        line_of(ava_with(dets, false, Some(&bad), d.path()).unwrap_err()).1,
+        2
+    );
 }
 
 #[test]
 fn ava_errors_name_the_line() {
     let d = tempfile::tempdir().unwrap();
+    let empty = write(d.path(), "dets.csv", "");
+    let ava = |csv: &Path, dets: &Path| {
+        Ava::new(&AvaFiles {
+            groundtruth: csv,
+            label_map: None,
+            excluded: None,
+            person_boxes: dets,
+            score_threshold: 0.8,
+            frame_list: None,
+            frames_root: d.path(),
+        })
+    };
     let csv = write(
         d.path(),
         "boxes.csv",
         "v,0902,0.1,0.1,0.5,0.5,12,0\nv,0903,0.1,x,0.5,0.5,12,0\n",
     );
-    assert_eq!(
-        line_of(Ava::new(&csv, None, None, d.path()).unwrap_err()),
-        (csv.clone(), 2)
-    );
+    assert_eq!(line_of(ava(&csv, &empty).unwrap_err()), (csv.clone(), 2));
+    // The same rules hold for the detections file.
+    assert_eq!(line_of(ava(&empty, &csv).unwrap_err()), (csv.clone(), 2));
     let csv = write(d.path(), "range.csv", "v,0902,0.1,0.1,1.5,0.5,12,0\n");
-    assert_eq!(
-        line_of(Ava::new(&csv, None, None, d.path()).unwrap_err()).1,
-        1
-    );
+    assert_eq!(line_of(ava(&csv, &empty).unwrap_err()).1, 1);
     // Out-of-range keyframes are skipped, not errors.
     let csv = write(d.path(), "early.csv", "v,0900,0.1,0.1,0.5,0.5,12,0\n");
-    assert!(Ava::new(&csv, None, None, d.path())
-        .unwrap()
-        .samples()
-        .is_empty());
+    assert!(ava(&csv, &empty).unwrap().samples().is_empty());
+    // A detection needs its score.
+    let noscore = write(d.path(), "noscore.csv", "v,0902,0.1,0.1,0.5,0.5,,\n");
+    let e = ava(&empty, &noscore).unwrap_err().to_string();
+    assert!(e.contains("noscore.csv") && e.contains("v,0902"), "{e}");
     let map = write(d.path(), "map.pbtxt", "item {\n  id: 3\n}\n");
     assert_eq!(line_of(read_ava_label_map(&map).unwrap_err()).1, 2);
 }
