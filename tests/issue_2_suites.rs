@@ -121,6 +121,30 @@ fn issue_2_missing_and_inconsistent_keys_name_the_entry() {
 }
 
 #[test]
+fn issue_7_ava_person_score_threshold_is_checked() {
+    let ava = include_str!("../suites/ava.toml");
+    let t = load_suite("ava").unwrap();
+    assert!(t
+        .entries
+        .iter()
+        .all(|e| e.protocol.person_score_threshold == Some(0.8)));
+    let bad = broken(&ava.replace(
+        "person_score_threshold = 0.8",
+        "person_score_threshold = 1.5",
+    ));
+    assert!(
+        bad.contains("protocol.person_score_threshold") && bad.contains("1.5"),
+        "{bad}"
+    );
+    let none = broken(&ava.replace("person_score_threshold = 0.8", ""));
+    assert!(none.contains("protocol.person_score_threshold"), "{none}");
+    let classifier = broken(&format!(
+        "{HEADER}person_score_threshold = 0.8\n[[entry]]\nname = \"c\"\nmodel = \"c2d_r50\"\ncheckpoint = \"C2D_8x8_R50.pyth\"\nreference = \"c2d_r50\"\nprotocol = {{ frames = 8, sample_rate = 8 }}\n"
+    ));
+    assert!(classifier.contains("not a detector"), "{classifier}");
+}
+
+#[test]
 fn issue_2_unknown_suite_lists_known_ones() {
     let err = load_suite("k401").unwrap_err().to_string();
     assert!(err.contains("k401") && err.contains("k400, ssv2"), "{err}");

@@ -76,6 +76,7 @@ fn protocol(frames: u32, rate: u32, clips: u32) -> Protocol {
         head_activation: Activation::Softmax,
         aggregation: Aggregation::Sum,
         sampler: Sampler::ConstantClipsPerVideo,
+        person_score_threshold: None,
     }
 }
 

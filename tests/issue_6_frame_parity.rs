@@ -106,6 +106,7 @@ fn protocol(frames: u32, rate: u32, alpha: Option<u32>, crop: u32, clips: u32) -
         head_activation: Activation::Sigmoid,
         aggregation: Aggregation::Max,
         sampler: Sampler::ConstantClipsPerVideo,
+        person_score_threshold: None,
     }
 }
 

@@ -57,6 +57,7 @@ fn protocol(
         head_activation: Activation::Softmax,
         aggregation: Aggregation::Sum,
         sampler: Sampler::ConstantClipsPerVideo,
+        person_score_threshold: None,
     }
 }
 

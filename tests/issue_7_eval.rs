@@ -48,6 +48,7 @@ fn protocol(classes: u32, act: Activation, agg: Aggregation, clips: u32, crops: 
         head_activation: act,
         aggregation: agg,
         sampler: Sampler::ConstantClipsPerVideo,
+        person_score_threshold: None,
     }
 }
 

@@ -44,6 +44,7 @@ fn x3d_m() -> Protocol {
         head_activation: Activation::Softmax,
         aggregation: Aggregation::Sum,
         sampler: Sampler::ConstantClipsPerVideo,
+        person_score_threshold: None,
     }
 }
 

@@ -261,6 +261,7 @@ mod tests {
             head_activation: Activation::Softmax,
             aggregation: Aggregation::Sum,
             sampler: Sampler::ConstantClipsPerVideo,
+            person_score_threshold: None,
         };
         let files = [
             "short.avi",

@@ -12,7 +12,7 @@ use crate::weights::{sha256_file, WeightsCache, WeightsError};
 use std::path::{Path, PathBuf};
 use tch::{nn::VarStore, Device};
 use vbench_data::check::label_problem;
-use vbench_data::datasets::{load_manifest, manifest_hash, Manifest, Source};
+use vbench_data::datasets::{load_manifest, load_manifest_with, manifest_hash, Manifest, Source};
 use vbench_data::DataError;
 use vbench_models::checkpoint::{load_strict, read_state_dict, CheckpointError};
 use vbench_models::{ModelError, VideoModel};
@@ -102,6 +102,14 @@ pub fn load_model(
 pub fn load_dataset(dataset: Dataset, root: &Path) -> Result<Manifest> {
     let classes = (dataset == Dataset::Kinetics400).then(kinetics400_classes);
     Ok(load_manifest(dataset, root, classes.as_deref())?)
+}
+
+/// [`load_dataset`] for one entry: AVA's person boxes are kept at the entry's score threshold.
+pub fn load_entry_dataset(entry: &Entry, dataset: Dataset, root: &Path) -> Result<Manifest> {
+    match entry.protocol.person_score_threshold {
+        Some(t) => Ok(load_manifest_with(dataset, root, None, t)?),
+        None => load_dataset(dataset, root),
+    }
 }
 
 /// Where the entry's weights come from.
@@ -200,7 +208,7 @@ pub fn measure_accuracy(
         }
         Err(e) => return failed(e),
     };
-    let dataset = match load_dataset(opts.dataset, &opts.data_root) {
+    let dataset = match load_entry_dataset(entry, opts.dataset, &opts.data_root) {
         Ok(d) => d,
         Err(e) => return failed(e),
     };

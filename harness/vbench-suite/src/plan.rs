@@ -29,6 +29,10 @@ pub struct Protocol {
     pub head_activation: Activation,
     pub aggregation: Aggregation,
     pub sampler: Sampler,
+    /// AVA: person detections scored by the model need at least this detector score
+    /// (PySlowFast's `AVA.DETECTION_SCORE_THRESH`, 0.8 in its v2.2 configs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person_score_threshold: Option<f64>,
 }
 
 impl Protocol {
@@ -221,6 +225,9 @@ fn merge(
         head_activation: field!(head_activation),
         aggregation: field!(aggregation),
         sampler: field!(sampler),
+        person_score_threshold: over
+            .person_score_threshold
+            .or(defaults.person_score_threshold),
     })
 }
 
@@ -280,6 +287,27 @@ fn check_protocol(arch: Arch, p: &Protocol) -> std::result::Result<(), KeyError>
             "protocol.sampler",
             format!("`{:?}` does not fit model `{arch}`", p.sampler),
         ));
+    }
+    match (arch.is_detector(), p.person_score_threshold) {
+        (true, None) => {
+            return Err((
+                "protocol.person_score_threshold",
+                format!("`{arch}` scores detected person boxes and needs their score threshold"),
+            ))
+        }
+        (true, Some(t)) if !(0.0..=1.0).contains(&t) => {
+            return Err((
+                "protocol.person_score_threshold",
+                format!("{t} is not a score in [0, 1]"),
+            ))
+        }
+        (false, Some(_)) => {
+            return Err((
+                "protocol.person_score_threshold",
+                format!("`{arch}` is not a detector; it takes no person boxes"),
+            ))
+        }
+        _ => {}
     }
     Ok(())
 }

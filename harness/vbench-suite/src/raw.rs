@@ -46,6 +46,7 @@ pub struct RawProtocol {
     pub head_activation: Option<Activation>,
     pub aggregation: Option<Aggregation>,
     pub sampler: Option<Sampler>,
+    pub person_score_threshold: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]

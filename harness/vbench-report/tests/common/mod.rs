@@ -54,6 +54,7 @@ pub fn protocol(frames: u32, rate: u32, alpha: Option<u32>, crop: u32) -> Protoc
         head_activation: Activation::Softmax,
         aggregation: Aggregation::Sum,
         sampler: Sampler::ConstantClipsPerVideo,
+        person_score_threshold: None,
     }
 }
 

@@ -1,0 +1,148 @@
+//! Issue 7: `vbench run --suite ava --data-root D` end to end on a tiny AVA tree in PySlowFast's
+//! layout, built from two real videos by the AVA oracle (`tests/oracles/ava_pyslowfast.py`), with
+//! random official-format Slow 4×16 detector weights. `tests/issue_7_ava.rs` holds the numbers
+//! against PySlowFast; this test holds the command: results.json carries the frame-mAP and the
+//! predictions file, `vbench score` recomputes the same number offline, `vbench check-data`
+//! accepts the tree, and a missing person-box file fails the entry with a message naming it.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn oracle(args: &[&str]) {
+    let out = Command::new(repo().join(".venv/bin/python"))
+        .arg(repo().join("tests/oracles/ava_pyslowfast.py"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "oracle {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn vbench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vbench"))
+        .args(args)
+        .output()
+        .expect("the vbench binary runs")
+}
+
+fn ok(o: Output) -> Output {
+    assert!(
+        o.status.success(),
+        "vbench failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+fn accuracy(out: &Path) -> Value {
+    let r: Value =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    r["entries"][0]["accuracy"].clone()
+}
+
+#[test]
+fn issue_7_vbench_run_ava_reports_frame_map() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("D");
+    let w = tmp.path().join("SLOW_4x16_R50_DETECTION.pyth");
+    let (root_s, w_s) = (root.to_str().unwrap(), w.to_str().unwrap());
+    oracle(&["make-dataset", "--out", root_s]);
+    oracle(&["weights", "--arch", "slow_r50_detection", "--out", w_s]);
+
+    let check = ok(vbench(&[
+        "check-data",
+        "--suite",
+        "ava",
+        "--data-root",
+        root_s,
+    ]));
+    let text = String::from_utf8_lossy(&check.stdout).to_string()
+        + &String::from_utf8_lossy(&check.stderr);
+    assert!(
+        text.contains("15"),
+        "check-data names the keyframes: {text}"
+    );
+
+    let out = tmp.path().join("out");
+    let out_s = out.to_str().unwrap();
+    let args = [
+        "run",
+        "--suite",
+        "ava",
+        "--entry",
+        "slow_r50_detection",
+        "--data-root",
+        root_s,
+        "--weights",
+        w_s,
+        "--out",
+        out_s,
+        "--no-latency",
+    ];
+    ok(vbench(&args));
+    let a = accuracy(&out);
+    assert_eq!(a["status"], "measured", "{a}");
+    let v = &a["value"];
+    let map = v["map"].as_f64().expect("a frame-mAP");
+    assert!((0.0..=100.0).contains(&map), "{map}");
+    // 15 keyframes: 13 with person boxes, one with ground truth only, one with boxes only.
+    assert_eq!(
+        (v["videos"].as_u64(), v["failed_videos"].as_u64()),
+        (Some(15), Some(0))
+    );
+    let rel = v["predictions"].as_str().unwrap();
+    let predictions = out.join(rel);
+    let text = std::fs::read_to_string(&predictions).unwrap();
+    let header: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(header["task"], "detection");
+    assert_eq!(header["label_map"].as_array().unwrap().len(), 4);
+    let missed: Value = text
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|r| r["id"] == "movieA,0904")
+        .expect("the keyframe without person boxes has a record");
+    assert_eq!(missed["boxes"].as_array().unwrap().len(), 0);
+    assert!(!missed["gt"].as_array().unwrap().is_empty());
+
+    // Offline: the same number from the file alone.
+    let s = ok(vbench(&[
+        "score",
+        "--predictions",
+        predictions.to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    let scored: Value = serde_json::from_slice(&s.stdout).unwrap();
+    let text = scored.to_string();
+    assert!(text.contains(&map.to_string()), "score: {text}, run: {map}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains(&format!("{map:.2}")),
+        "report shows the frame-mAP"
+    );
+
+    // Without the person detections the entry fails with the file named; the run still finishes.
+    std::fs::remove_file(root.join("annotations/ava_val_predicted_boxes.csv")).unwrap();
+    let out2 = tmp.path().join("out2");
+    let mut args2 = args;
+    args2[10] = out2.to_str().unwrap();
+    ok(vbench(&args2));
+    let a = accuracy(&out2);
+    assert_eq!(a["status"], "failed", "{a}");
+    assert!(
+        a["error"]
+            .as_str()
+            .unwrap()
+            .contains("ava_val_predicted_boxes.csv"),
+        "{a}"
+    );
+}
