@@ -98,6 +98,18 @@ fn issue_7_vbench_run_ava_reports_frame_map() {
         (v["videos"].as_u64(), v["failed_videos"].as_u64()),
         (Some(15), Some(0))
     );
+    // The label map's four classes, each with its AP; the mean of those with ground truth is the map.
+    let aps: Vec<f64> = v["details"]["per_class_ap"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["ap"].as_f64())
+        .collect();
+    assert_eq!(v["details"]["per_class_ap"].as_array().unwrap().len(), 4);
+    assert!(
+        (aps.iter().sum::<f64>() / aps.len() as f64 - map).abs() < 1e-9,
+        "{aps:?} vs {map}"
+    );
     let rel = v["predictions"].as_str().unwrap();
     let predictions = out.join(rel);
     let text = std::fs::read_to_string(&predictions).unwrap();

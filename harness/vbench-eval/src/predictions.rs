@@ -620,6 +620,16 @@ pub fn score_file(path: &Path, aggregation: Option<Aggregation>) -> Result<Score
     if header.task == TASK_DETECTION {
         let report = crate::ava_records::score_records(&header, &scored).map_err(metrics)?;
         result.map = report.map.map(|m| m * 100.0);
+        details.per_class_ap = report
+            .per_class
+            .iter()
+            .map(|c| vbench_report::ClassAp {
+                id: c.id,
+                name: c.name.clone(),
+                gt: c.num_gt as u64,
+                ap: c.ap.map(|a| a * 100.0),
+            })
+            .collect();
     } else if header.task == "multi_label" {
         let positives = scored
             .iter()

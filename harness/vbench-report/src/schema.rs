@@ -237,6 +237,20 @@ pub struct AccuracyDetails {
     /// The last evaluation session's throughput (a resumed run times only what it evaluated).
     #[serde(default)]
     pub timing: Option<EvalTiming>,
+    /// AVA: the AP of every label-map class (frame-mAP is the mean over those with ground truth).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_class_ap: Vec<ClassAp>,
+}
+
+/// One class of a detection mAP.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ClassAp {
+    pub id: i64,
+    pub name: String,
+    /// Ground-truth boxes of the class.
+    pub gt: u64,
+    /// Percent; `None` without ground truth (left out of the mean).
+    pub ap: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

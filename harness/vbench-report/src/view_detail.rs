@@ -414,7 +414,7 @@ pub fn entry_detail(e: &EntryResult) -> EntryDetail {
     let accuracy = section(&e.accuracy, |a| {
         let mut rows = vec![
             kv(
-                "videos (failed to decode)",
+                "videos scored (failed)",
                 format!("{} ({})", a.videos, a.failed_videos),
             ),
             kv(
@@ -436,6 +436,29 @@ pub fn entry_detail(e: &EntryResult) -> EntryDetail {
         ];
         if let Some(p) = &a.predictions {
             rows.push(kv("predictions", p.clone()));
+        }
+        if let Some(d) = &a.details {
+            // Each kind of failure with its count and first examples: what to fix in the data.
+            for g in &d.failures {
+                rows.push(kv(
+                    &format!("failed: {}", g.kind),
+                    format!("{} (e.g. {})", g.count, g.examples.join("; ")),
+                ));
+            }
+            if !d.per_class_ap.is_empty() {
+                let aps: Vec<String> = d
+                    .per_class_ap
+                    .iter()
+                    .map(|c| format!("{} {} ({} gt): {}", c.id, c.name, c.gt, pct(c.ap)))
+                    .collect();
+                rows.push(kv("per-class AP", aps.join("; ")));
+            }
+            if let Some(s) = &d.dataset_sha256 {
+                rows.push(kv("dataset list sha256", s.clone()));
+            }
+            if let Some(s) = &d.weights_sha256 {
+                rows.push(kv("weights sha256", s.clone()));
+            }
         }
         rows
     });

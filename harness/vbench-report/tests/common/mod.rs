@@ -210,7 +210,16 @@ pub fn fixture() -> Results {
             map: None,
             map_ci95: None,
             predictions: Some("predictions/k400_x3d_xs.npz".into()),
-            details: None,
+            details: Some(AccuracyDetails {
+                dataset_videos: 19_800,
+                failures: vec![FailureGroup {
+                    kind: "missing".into(),
+                    count: 4,
+                    examples: vec!["videos/a.mp4: no such file".into()],
+                }],
+                dataset_sha256: Some("ab".repeat(32)),
+                ..AccuracyDetails::default()
+            }),
         },
     };
     x3d.latency = vec![
