@@ -146,6 +146,17 @@ pub fn extract_keyframe_views(sample: &Sample, protocol: &Protocol) -> Result<Ve
     if person_boxes.is_empty() {
         return Ok(Vec::new());
     }
+    if frames.is_empty() && !frames_dir.exists() {
+        // A movie that is not there is missing (not corrupt) for the failure counts.
+        let e = std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no frame folder for this movie",
+        );
+        return Err(DataError::Io {
+            path: frames_dir.clone(),
+            source: e,
+        });
+    }
     if frames.is_empty() {
         return Err(DataError::Frames {
             path: frames_dir.clone(),
@@ -245,6 +256,37 @@ mod tests {
         for u in 0u8..=255 {
             assert_eq!((u as f64 / 255.0) as f32, u as f32 / 255.0f32, "byte {u}");
         }
+    }
+
+    #[test]
+    fn a_missing_movie_is_missing_and_no_boxes_is_no_view() {
+        let (plan, i) = vbench_suite::find_entry("ava/slow_r50_detection").unwrap();
+        let p = &plan.entries[i].protocol;
+        let mut sample = Sample {
+            id: "m,0902".into(),
+            labels: crate::datasets::Labels::Boxes(Vec::new()),
+            source: Source::Keyframe {
+                video_id: "m".into(),
+                timestamp: 902,
+                frames_dir: "/nonexistent/vbench/m".into(),
+                frames: Default::default(),
+                person_boxes: vec![PersonBox {
+                    bbox: [0.1, 0.1, 0.5, 0.5],
+                    score: 0.9,
+                }],
+            },
+        };
+        let e = extract_keyframe_views(&sample, p).unwrap_err();
+        assert_eq!(
+            crate::check::classify(&e),
+            crate::check::ProblemKind::Missing,
+            "{e}"
+        );
+        assert!(e.to_string().contains("/nonexistent/vbench/m"), "{e}");
+        if let Source::Keyframe { person_boxes, .. } = &mut sample.source {
+            person_boxes.clear();
+        }
+        assert!(extract_keyframe_views(&sample, p).unwrap().is_empty());
     }
 
     #[test]
