@@ -142,6 +142,19 @@ fn issue_7_vbench_run_ava_reports_frame_map() {
         "report shows the frame-mAP"
     );
 
+    // A detector on a whole video: refused with what to run instead (exit 2, no panic).
+    let video = repo().join("../shared/data/videos/spatiotemporal_det_demo.mp4");
+    let o = vbench(&[
+        "infer",
+        "--entry",
+        "ava/slow_r50_detection",
+        "--weights",
+        w_s,
+        video.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("vbench run --suite ava"));
+
     // Without the person detections the entry fails with the file named; the run still finishes.
     std::fs::remove_file(root.join("annotations/ava_val_predicted_boxes.csv")).unwrap();
     let out2 = tmp.path().join("out2");

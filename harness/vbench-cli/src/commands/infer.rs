@@ -96,6 +96,14 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         bail!("unknown --format `{}`; use table or json", args.format);
     }
     let mut entry = resolve_entry(args.suite.as_deref(), &args.entry)?;
+    if entry.arch.is_detector() {
+        bail!(
+            "{} scores person boxes of AVA keyframes, not whole videos: run `vbench run --suite ava \
+             --entry {} --data-root D` on an AVA tree (docs/datasets.md)",
+            entry.id,
+            entry.name
+        );
+    }
     if let Some(v) = &args.views {
         let (t, c) = parse_views(v)?;
         entry.protocol.temporal_clips = t;
