@@ -153,18 +153,19 @@ fn forward(
         Err(other) => return Err(format!("views with {} pathways", other.len())),
     };
     let out = model.forward(&input).map_err(|e| e.to_string())?;
-    let scores = out
-        .scores
+    score_rows(&out.scores, views.len(), "views")
+}
+
+/// `[n, classes]` model scores as `n` float32 rows on the CPU.
+fn score_rows(scores: &Tensor, n: usize, what: &str) -> std::result::Result<Vec<Vec<f32>>, String> {
+    let scores = scores
         .f_to_kind(Kind::Float)
         .and_then(|t| t.f_to_device(Device::Cpu))
         .and_then(|t| t.f_contiguous())
         .map_err(|e| e.to_string())?;
     let size = scores.size();
-    if size.len() != 2 || size[0] != views.len() as i64 {
-        return Err(format!(
-            "scores of shape {size:?} for {} views",
-            views.len()
-        ));
+    if size.len() != 2 || size[0] != n as i64 {
+        return Err(format!("scores of shape {size:?} for {n} {what}"));
     }
     let flat = Vec::<f32>::try_from(&scores.flatten(0, -1)).map_err(|e| e.to_string())?;
     Ok(flat
@@ -202,21 +203,7 @@ fn forward_boxes(
     let out = model
         .forward_boxes(&input, &rois)
         .map_err(|e| e.to_string())?;
-    let scores = out
-        .scores
-        .f_to_kind(Kind::Float)
-        .and_then(|t| t.f_to_device(Device::Cpu))
-        .and_then(|t| t.f_contiguous())
-        .map_err(|e| e.to_string())?;
-    let size = scores.size();
-    if size.len() != 2 || size[0] != k {
-        return Err(format!("scores of shape {size:?} for {k} boxes"));
-    }
-    let flat = Vec::<f32>::try_from(&scores.flatten(0, -1)).map_err(|e| e.to_string())?;
-    Ok(flat
-        .chunks(size[1].max(1) as usize)
-        .map(<[f32]>::to_vec)
-        .collect())
+    score_rows(&out.scores, k as usize, "boxes")
 }
 
 /// A decoding error's kind: the file is not there, or it is and cannot be used.
