@@ -2,7 +2,8 @@
 //! layout, built from two real videos by the AVA oracle (`tests/oracles/ava_pyslowfast.py`), with
 //! random official-format Slow 4×16 detector weights. `tests/issue_7_ava.rs` holds the numbers
 //! against PySlowFast; this test holds the command: results.json carries the frame-mAP and the
-//! predictions file, `vbench score` recomputes the same number offline, `vbench check-data`
+//! predictions file, `vbench score` recomputes the same number offline, two merged shards give it
+//! bit for bit, `vbench check-data`
 //! accepts the tree, and a missing person-box file fails the entry with a message naming it.
 
 use serde_json::Value;
@@ -141,6 +142,27 @@ fn issue_7_vbench_run_ava_reports_frame_map() {
         html.contains(&format!("{map:.2}")),
         "report shows the frame-mAP"
     );
+
+    // Two shards merged give the same frame-mAP, bit for bit.
+    let mut shards = Vec::new();
+    for i in 0..2 {
+        let dir = tmp.path().join(format!("shard{i}"));
+        let spec = format!("{i}/2");
+        let mut a = args.to_vec();
+        a[10] = dir.to_str().unwrap();
+        a.extend(["--shard", &spec]);
+        ok(vbench(&a));
+        shards.push(dir);
+    }
+    let merged = tmp.path().join("merged");
+    ok(vbench(&[
+        "merge",
+        "--out",
+        merged.to_str().unwrap(),
+        shards[0].to_str().unwrap(),
+        shards[1].to_str().unwrap(),
+    ]));
+    assert_eq!(accuracy(&merged)["value"]["map"].as_f64(), Some(map));
 
     // A detector on a whole video: refused with what to run instead (exit 2, no panic).
     let video = repo().join("../shared/data/videos/spatiotemporal_det_demo.mp4");
