@@ -127,6 +127,16 @@ pub fn accuracy_lines(a: &AccuracyResult, d: &AccuracyDetails) -> Vec<String> {
     if a.map.is_some() {
         out.push(format!("mAP {}", pct(a.map)));
     }
+    // AVA: the per-class APs behind the frame-mAP (classes without ground truth show "-").
+    for c in &d.per_class_ap {
+        out.push(format!(
+            "  AP {:>5}  {:>3} {} ({} ground-truth boxes)",
+            pct(c.ap),
+            c.id,
+            c.name,
+            c.gt
+        ));
+    }
     if a.top1.is_some() {
         out.push(format!(
             "video top-1 {}{}  top-5 {}{}",
