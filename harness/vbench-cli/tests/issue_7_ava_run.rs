@@ -137,7 +137,11 @@ fn issue_7_vbench_run_ava_reports_frame_map() {
     let scored: Value = serde_json::from_slice(&s.stdout).unwrap();
     let text = scored.to_string();
     assert!(text.contains(&map.to_string()), "score: {text}, run: {map}");
-    let table = ok(vbench(&["score", "--predictions", predictions.to_str().unwrap()]));
+    let table = ok(vbench(&[
+        "score",
+        "--predictions",
+        predictions.to_str().unwrap(),
+    ]));
     let table = String::from_utf8_lossy(&table.stdout).to_string();
     assert_eq!(table.matches("ground-truth boxes").count(), 4, "{table}");
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();

@@ -3,10 +3,9 @@
 //! `evaluate_ava` feeds the PASCAL evaluator (ground-truth rows per action id, detections as one
 //! row per label-map class, boxes normalised as read). Excluded keyframes never reach the file.
 
-use crate::metrics::ava::{frame_map, push_box_scores, AvaBox, AvaReport, FrameKey, LabelMap};
+use crate::metrics::ava::{push_box_scores, AvaBox, AvaReport, FrameKey, FrameMap, LabelMap};
 use crate::metrics::{MetricsError, Result};
 use crate::predictions::{Header, Record};
-use std::collections::HashSet;
 
 /// `"video_id,0902"` → the evaluator's frame key.
 fn frame_key(id: &str) -> Result<FrameKey> {
@@ -22,7 +21,8 @@ fn frame_key(id: &str) -> Result<FrameKey> {
     })
 }
 
-/// Frame-mAP over `records` (the scored keyframes; failed ones are left out of both sides).
+/// Frame-mAP over `records` (the scored keyframes; failed ones are left out of both sides), one
+/// keyframe at a time: memory holds a (score, TP) pair per box and class, not the rows.
 pub fn score_records(header: &Header, records: &[&Record]) -> Result<AvaReport> {
     let classes = header
         .label_map
@@ -32,10 +32,12 @@ pub fn score_records(header: &Header, records: &[&Record]) -> Result<AvaReport> 
             message: "a detection file without `label_map`".into(),
         })?;
     let label_map = LabelMap::new(classes, "predictions header")?;
-    let mut gt = Vec::new();
-    let mut det = Vec::new();
+    let mut acc = FrameMap::new(&label_map);
+    let (mut gt, mut det) = (Vec::new(), Vec::new());
     for r in records {
         let key = frame_key(&r.id)?;
+        gt.clear();
+        det.clear();
         for g in r.gt.iter().flatten() {
             let [x1, y1, x2, y2] = g.bbox;
             for &a in &g.actions {
@@ -57,8 +59,9 @@ pub fn score_records(header: &Header, records: &[&Record]) -> Result<AvaReport> 
             }
             push_box_scores(&mut det, &key, b.bbox, &b.scores, &label_map);
         }
+        acc.add_frame(&gt, &det)?;
     }
-    frame_map(&label_map, &gt, &det, &HashSet::new())
+    Ok(acc.finish())
 }
 
 #[cfg(test)]

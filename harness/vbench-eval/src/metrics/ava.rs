@@ -442,25 +442,81 @@ pub fn frame_map(
     for b in detections {
         check_box(b, "detection")?;
     }
-    let num_class = label_map.max_id() as usize;
     let mut dropped = HashSet::new();
     let (gt_order, gt_frames) = group(groundtruth, label_map, excluded, &mut dropped);
     let (det_order, det_frames) = group(detections, label_map, excluded, &mut dropped);
-
-    // Index c − 1 holds class id c, as the evaluator's 0-based arrays.
-    let mut num_gt = vec![0usize; num_class];
+    let mut acc = FrameMap::new(label_map);
     for b in gt_frames.values().flatten() {
-        num_gt[b.class_id as usize - 1] += 1;
+        acc.count_gt(b);
     }
-    let mut per_class: Vec<Vec<(f64, bool)>> = vec![Vec::new(); num_class];
     let no_gt = Vec::new();
     for key in &det_order {
-        let gts = gt_frames.get(key).unwrap_or(&no_gt);
-        let valid: Vec<&AvaBox> = det_frames[key]
+        acc.match_frame(gt_frames.get(key).unwrap_or(&no_gt), &det_frames[key]);
+    }
+    let mut report = acc.finish();
+    report.gt_frames = gt_order.len();
+    report.detected_frames = det_order.len();
+    report.excluded_frames = dropped.len();
+    Ok(report)
+}
+
+/// frame-mAP accumulated one frame at a time, for inputs too large to hold as rows (a full AVA
+/// run has a row per person box and class: 13 million). Frames must come in evaluation order
+/// and each once; the result equals [`frame_map`] over the same frames. Excluded frames are the
+/// caller's to leave out.
+pub struct FrameMap<'a> {
+    label_map: &'a LabelMap,
+    /// Index c − 1 holds class id c, as the evaluator's 0-based arrays.
+    num_gt: Vec<usize>,
+    per_class: Vec<Vec<(f64, bool)>>,
+    gt_frames: usize,
+    detected_frames: usize,
+}
+
+impl<'a> FrameMap<'a> {
+    pub fn new(label_map: &'a LabelMap) -> Self {
+        let num_class = label_map.max_id() as usize;
+        FrameMap {
+            label_map,
+            num_gt: vec![0; num_class],
+            per_class: vec![Vec::new(); num_class],
+            gt_frames: 0,
+            detected_frames: 0,
+        }
+    }
+
+    fn count_gt(&mut self, b: &AvaBox) {
+        self.num_gt[b.class_id as usize - 1] += 1;
+    }
+
+    /// Adds one frame: its ground truth and its detections (rows of other classes are ignored).
+    pub fn add_frame(&mut self, groundtruth: &[AvaBox], detections: &[AvaBox]) -> Result<()> {
+        for b in groundtruth {
+            check_box(b, "ground-truth")?;
+        }
+        for b in detections {
+            check_box(b, "detection")?;
+        }
+        let keep = |b: &&AvaBox| self.label_map.contains(b.class_id);
+        let gts: Vec<&AvaBox> = groundtruth.iter().filter(keep).collect();
+        let dets: Vec<&AvaBox> = detections.iter().filter(keep).collect();
+        for b in &gts {
+            self.count_gt(b);
+        }
+        self.gt_frames += usize::from(!gts.is_empty());
+        if !dets.is_empty() {
+            self.detected_frames += 1;
+            self.match_frame(&gts, &dets);
+        }
+        Ok(())
+    }
+
+    /// Matches one frame's detections per class and records their (score, TP) pairs.
+    fn match_frame(&mut self, gts: &[&AvaBox], dets: &[&AvaBox]) {
+        let valid = dets
             .iter()
             .copied()
-            .filter(|d| d.yxyx[0] < d.yxyx[2] && d.yxyx[1] < d.yxyx[3])
-            .collect();
+            .filter(|d| d.yxyx[0] < d.yxyx[2] && d.yxyx[1] < d.yxyx[3]);
         // Classes in the order they first occur: any order gives the same per-class lists.
         let mut by_class: BTreeMap<i64, Vec<&AvaBox>> = BTreeMap::new();
         for d in valid {
@@ -473,54 +529,58 @@ pub fn frame_map(
                 .filter(|g| g.class_id == class)
                 .collect();
             let flags = match_frame(&dets, &class_gts);
-            per_class[class as usize - 1]
+            self.per_class[class as usize - 1]
                 .extend(dets.iter().zip(flags).map(|(d, tp)| (d.score, tp)));
         }
     }
 
-    let mut ap = vec![None; num_class];
-    let mut tie_sensitive = vec![false; num_class];
-    let mut num_det = vec![0usize; num_class];
-    for c in 0..num_class {
-        num_det[c] = per_class[c].len();
-        if num_gt[c] > 0 {
-            let (a, t) = voc_ap(std::mem::take(&mut per_class[c]), num_gt[c]);
-            ap[c] = Some(a);
-            tie_sensitive[c] = t;
+    pub fn finish(mut self) -> AvaReport {
+        let num_class = self.num_gt.len();
+        let mut ap = vec![None; num_class];
+        let mut tie_sensitive = vec![false; num_class];
+        let mut num_det = vec![0usize; num_class];
+        for c in 0..num_class {
+            num_det[c] = self.per_class[c].len();
+            if self.num_gt[c] > 0 {
+                let (a, t) = voc_ap(std::mem::take(&mut self.per_class[c]), self.num_gt[c]);
+                ap[c] = Some(a);
+                tie_sensitive[c] = t;
+            }
+        }
+        // np.nanmean over all num_class entries: NaNs become 0 in the pairwise sum, then / count.
+        let filled: Vec<f64> = ap.iter().map(|a| a.unwrap_or(0.0)).collect();
+        let count = ap.iter().flatten().count();
+        let map = (count > 0).then(|| numpy_sum(&filled) / count as f64);
+
+        // One entry per id; a repeated id keeps its last name, as the evaluator's category index.
+        let names: BTreeMap<i64, &str> = self
+            .label_map
+            .classes()
+            .iter()
+            .map(|(id, n)| (*id, n.as_str()))
+            .collect();
+        let per_class = names
+            .into_iter()
+            .map(|(id, name)| {
+                let c = id as usize - 1;
+                ClassAp {
+                    id,
+                    name: name.to_string(),
+                    num_gt: self.num_gt[c],
+                    num_detections: num_det[c],
+                    ap: ap[c],
+                    tie_sensitive: tie_sensitive[c],
+                }
+            })
+            .collect();
+        AvaReport {
+            map,
+            per_class,
+            gt_frames: self.gt_frames,
+            detected_frames: self.detected_frames,
+            excluded_frames: 0,
         }
     }
-    // np.nanmean over all num_class entries: NaNs become 0 in the pairwise sum, then / count.
-    let filled: Vec<f64> = ap.iter().map(|a| a.unwrap_or(0.0)).collect();
-    let count = ap.iter().flatten().count();
-    let map = (count > 0).then(|| numpy_sum(&filled) / count as f64);
-
-    // One entry per id; a repeated id keeps its last name, as the evaluator's category index.
-    let names: BTreeMap<i64, &str> = label_map
-        .classes()
-        .iter()
-        .map(|(id, n)| (*id, n.as_str()))
-        .collect();
-    let per_class = names
-        .into_iter()
-        .map(|(id, name)| {
-            let c = id as usize - 1;
-            ClassAp {
-                id,
-                name: name.to_string(),
-                num_gt: num_gt[c],
-                num_detections: num_det[c],
-                ap: ap[c],
-                tie_sensitive: tie_sensitive[c],
-            }
-        })
-        .collect();
-    Ok(AvaReport {
-        map,
-        per_class,
-        gt_frames: gt_order.len(),
-        detected_frames: det_order.len(),
-        excluded_frames: dropped.len(),
-    })
 }
 
 #[cfg(test)]
