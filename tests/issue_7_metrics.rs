@@ -423,6 +423,34 @@ fn issue_7_ava_frame_map_matches_pascal_evaluator() {
             );
         }
         compare(format!("{name} mAP"), r.map, f64_of_bits(&exp["map"]));
+        // Frame by frame (what `vbench score` does for AVA files) gives the same bits: frames in
+        // order of first appearance among the detections, then those with ground truth only.
+        let mut acc = ava::FrameMap::new(&lm);
+        let mut keys: Vec<&ava::FrameKey> = Vec::new();
+        for b in det.iter().chain(&gt) {
+            if !ex.contains(&b.key) && !keys.contains(&&b.key) {
+                keys.push(&b.key);
+            }
+        }
+        for k in keys {
+            let of = |v: &[ava::AvaBox]| {
+                v.iter()
+                    .filter(|b| &b.key == k)
+                    .cloned()
+                    .collect::<Vec<_>>()
+            };
+            acc.add_frame(&of(&gt), &of(&det)).unwrap();
+        }
+        let streamed = acc.finish();
+        assert_eq!(
+            streamed.map.map(f64::to_bits),
+            r.map.map(f64::to_bits),
+            "{name}: streamed"
+        );
+        assert_eq!(
+            streamed.per_class, r.per_class,
+            "{name}: streamed per class"
+        );
         // The reference's own (unstable) sort agrees wherever no tie mixes TPs and FPs.
         if r.per_class.iter().all(|c| !c.tie_sensitive) {
             assert_eq!(exp["map"], exp["map_default_sort"], "{name}: default sort");
