@@ -138,7 +138,7 @@ impl Sampling {
         if let Some(f) = foreign {
             self.readings.push((f, n));
         }
-        self.noisy.extend(std::iter::repeat(noisy).take(n));
+        self.noisy.extend(std::iter::repeat_n(noisy, n));
     }
     /// The clean samples, or with too few of them every sample (both in time order), and the
     /// number discarded.

@@ -271,7 +271,7 @@ fn check_protocol(arch: Arch, p: &Protocol) -> std::result::Result<(), KeyError>
                 format!("`{arch}` has one pathway; α does not apply"),
             ))
         }
-        (true, Some(a)) if a == 0 || p.sample_rate % a != 0 => {
+        (true, Some(a)) if a == 0 || !p.sample_rate.is_multiple_of(a) => {
             return Err((
                 "protocol.alpha",
                 format!(
