@@ -10,6 +10,10 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "issue_10_support/mod.rs"]
+mod support;
+use support::{text, vbench};
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -27,19 +31,8 @@ fn oracle(args: &[&str]) {
     );
 }
 
-fn vbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vbench"))
-        .args(args)
-        .output()
-        .expect("the vbench binary runs")
-}
-
 fn ok(o: Output) -> Output {
-    assert!(
-        o.status.success(),
-        "vbench failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(o.status.success(), "{}", text(&o));
     o
 }
 
