@@ -143,6 +143,29 @@ fn issue_7_vbench_run_ava_reports_frame_map() {
         "report shows the frame-mAP"
     );
 
+    // `vbench clips` writes what the detector sees for one keyframe: the clip and its boxes.
+    let kf = tmp.path().join("kf.safetensors");
+    ok(vbench(&[
+        "clips",
+        "--entry",
+        "ava/slow_r50_detection",
+        "--data-root",
+        root_s,
+        "--keyframe",
+        "movieB,0904",
+        "--output",
+        kf.to_str().unwrap(),
+    ]));
+    let t: std::collections::HashMap<String, tch::Tensor> = tch::Tensor::read_safetensors(&kf)
+        .unwrap()
+        .into_iter()
+        .collect();
+    // movieB is 400×300: its short side is scaled to 256 (341×256); the border box ends at x = 340.
+    assert_eq!(t["clip00.crop0.video"].size(), vec![3, 4, 256, 341]);
+    let boxes = &t["clip00.crop0.boxes"];
+    assert_eq!(boxes.size()[1], 4);
+    assert_eq!(boxes.max().double_value(&[]), 340.0);
+
     // Two shards merged give the same frame-mAP, bit for bit.
     let mut shards = Vec::new();
     for i in 0..2 {

@@ -256,7 +256,8 @@ pub fn view_tensor_name(view: &View, pathway: usize) -> String {
     format!("clip{:02}.crop{}.{p}", view.clip_index, view.spatial_index)
 }
 
-/// Writes every view (per pathway) and its chosen frame indices to one safetensors file, for
+/// Writes every view (per pathway), its chosen frame indices and (AVA) its person boxes
+/// (`clip00.crop0.boxes`, `[K, 4]` input pixels) to one safetensors file, for
 /// `vbench clips`. A JSON description of the views is `serde_json::to_string(&views[i].view)`.
 pub fn write_views_safetensors(views: &[ViewTensor], path: &Path) -> Result<()> {
     let torch = |e| DataError::torch(path, e);
@@ -272,6 +273,13 @@ pub fn write_views_safetensors(views: &[ViewTensor], path: &Path) -> Result<()> 
                 .unwrap_or_default();
             named.push((format!("{name}.frame_indices"), Tensor::from_slice(&idx)));
             named.push((name, t.f_contiguous().map_err(torch)?));
+        }
+        if let Some(b) = &v.boxes {
+            let name = format!(
+                "clip{:02}.crop{}.boxes",
+                v.view.clip_index, v.view.spatial_index
+            );
+            named.push((name, b.f_contiguous().map_err(torch)?));
         }
     }
     Tensor::write_safetensors(&named, path).map_err(torch)

@@ -1,11 +1,15 @@
 //! `vbench clips`: writes what the model sees for every view of one video (normalized float
 //! tensors per pathway and the frame numbers chosen) to a safetensors file, for inspection or a
 //! comparison with another pipeline. Names: `clip03.crop1.fast` and `clip03.crop1.fast.frame_indices`.
+//! AVA detectors take a keyframe of a dataset instead of a video (`--data-root D --keyframe
+//! VIDEO_ID,SSSS`); the person boxes the model gets are written as `clip00.crop0.boxes`.
 
 use anyhow::{bail, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use vbench_data::ava_views::extract_keyframe_views;
 use vbench_data::{extract_views, view_tensor_name, write_views_safetensors};
+use vbench_eval::evaluate::load_entry_dataset;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -15,8 +19,14 @@ pub struct Args {
     /// The suite of --entry (a built-in name or a .toml) [default: the id's prefix].
     #[arg(long)]
     suite: Option<String>,
-    /// The video file.
-    video: PathBuf,
+    /// The video file (not for AVA detectors: see --keyframe).
+    video: Option<PathBuf>,
+    /// AVA: the dataset root (PySlowFast's layout, docs/datasets.md).
+    #[arg(long, requires = "keyframe")]
+    data_root: Option<PathBuf>,
+    /// AVA: the keyframe, as `video_id,SSSS` (e.g. -5KQ66BBWC4,0902).
+    #[arg(long, requires = "data_root")]
+    keyframe: Option<String>,
     /// Output .safetensors file.
     #[arg(long)]
     output: PathBuf,
@@ -38,7 +48,41 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         entry.protocol.temporal_clips = t;
         entry.protocol.spatial_crops = c;
     }
-    let views = extract_views(&args.video, &entry.protocol)?;
+    let (views, source) = match (&args.video, &args.data_root, &args.keyframe) {
+        (Some(video), None, None) if !entry.arch.is_detector() => (
+            extract_views(video, &entry.protocol)?,
+            video.display().to_string(),
+        ),
+        (None, Some(root), Some(key)) if entry.arch.is_detector() => {
+            let suite = entry.id.split('/').next().unwrap_or_default();
+            let plan = vbench_suite::load_suite(args.suite.as_deref().unwrap_or(suite))?;
+            let data = load_entry_dataset(&entry, plan.suite.dataset, root)?;
+            let Some(sample) = data.samples.iter().find(|s| s.id == *key) else {
+                bail!(
+                    "{}: no keyframe `{key}` ({} keyframes; ids look like `{}`)",
+                    root.display(),
+                    data.samples.len(),
+                    data.samples
+                        .first()
+                        .map_or("video_id,0902", |s| s.id.as_str())
+                );
+            };
+            (
+                extract_keyframe_views(sample, &entry.protocol)?,
+                key.clone(),
+            )
+        }
+        _ if entry.arch.is_detector() => {
+            bail!(
+                "{} is an AVA detector: give --data-root D --keyframe VIDEO_ID,SSSS, not a video",
+                entry.id
+            )
+        }
+        _ => bail!("give the video file (--data-root/--keyframe are for AVA detectors)"),
+    };
+    if views.is_empty() {
+        bail!("{source}: no person box at or above the detection threshold, so no view");
+    }
     write_views_safetensors(&views, &args.output)?;
     if args.format == "json" {
         let described: Vec<_> = views.iter().map(|v| &v.view).collect();
@@ -66,7 +110,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         "{}: {} views of {} written to {}",
         entry.id,
         views.len(),
-        args.video.display(),
+        source,
         args.output.display()
     );
     Ok(ExitCode::SUCCESS)
