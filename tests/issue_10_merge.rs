@@ -5,14 +5,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use vbench_eval::aggregate::aggregate;
 use vbench_eval::merge::prepare;
-use vbench_eval::predictions::{
+use vbench_eval::shard::{Shard, ShardManifest};
+use vbench_results::metrics::aggregate::aggregate;
+use vbench_results::predictions::{
     score_file, DatasetInfo, Header, PredictionsWriter, Record, RecordStatus, ViewRecord,
     WeightsInfo,
 };
-use vbench_eval::shard::{Shard, ShardManifest};
-use vbench_report::{save_results, EntryResult, Measure, Provenance, Published, Results};
+use vbench_results::{save_results, EntryResult, Measure, Provenance, Published, Results};
 use vbench_suite::Protocol;
 
 const VIDEOS: usize = 1001;
@@ -45,7 +45,7 @@ fn protocol() -> Protocol {
 
 fn header(p: &Protocol) -> Header {
     Header {
-        vbench_predictions: vbench_eval::predictions::FORMAT_VERSION,
+        vbench_predictions: vbench_results::predictions::FORMAT_VERSION,
         entry: "k400/x3d_xs".into(),
         arch: "x3d_xs".into(),
         task: "classification".into(),
@@ -123,10 +123,10 @@ fn write(path: &Path, h: &Header, records: &[&Record]) {
     }
 }
 
-fn results(p: &Protocol, accuracy: Measure<vbench_report::AccuracyResult>) -> Results {
+fn results(p: &Protocol, accuracy: Measure<vbench_results::AccuracyResult>) -> Results {
     Results {
-        schema_version: vbench_report::SCHEMA_VERSION,
-        suite: vbench_report::SuiteSummary {
+        schema_version: vbench_results::SCHEMA_VERSION,
+        suite: vbench_results::SuiteSummary {
             name: "k400".into(),
             title: "Kinetics-400".into(),
             dataset: "kinetics400".into(),
@@ -240,7 +240,7 @@ fn issue_10_merge_of_7_shards_scores_bit_identical_to_one_file() {
         })
         .collect();
     assert_eq!(keys, (0..VIDEOS as u64).collect::<Vec<_>>());
-    let re = vbench_report::load_results(&out.join("results.json")).unwrap();
+    let re = vbench_results::load_results(&out.join("results.json")).unwrap();
     assert_eq!(re.entries[0].accuracy.status(), "measured");
     // Nothing of the staging folder is left.
     let names: Vec<String> = std::fs::read_dir(&out)

@@ -15,8 +15,8 @@ use vbench_data::ava_views::extract_keyframe_views;
 use vbench_data::datasets::Source;
 use vbench_eval::evaluate::{load_dataset, measure_accuracy, AccuracyOptions, WeightsSource};
 use vbench_eval::pipeline::EvalOptions;
-use vbench_eval::predictions::{score_file, Record};
-use vbench_report::Measure;
+use vbench_results::predictions::{score_file, Record};
+use vbench_results::Measure;
 use vbench_suite::{find_entry, Dataset};
 use vbench_tests::{repo_root, venv_python, OracleIo};
 
@@ -172,7 +172,7 @@ fn case(arch: &str, save_inputs: usize, resume: bool) {
     };
     let map_of = |m: Measure<_>| match m {
         Measure::Measured { value } => {
-            let v: vbench_report::AccuracyResult = value;
+            let v: vbench_results::AccuracyResult = value;
             (v.map.expect("a frame-mAP"), v.videos, v.failed_videos)
         }
         other => panic!("{other:?}"),

@@ -11,17 +11,16 @@
 
 use std::path::{Path, PathBuf};
 use tch::nn::VarStore;
-use vbench_data::datasets::{Labels, Sample, Source};
-use vbench_eval::evaluate::{kinetics400_classes, load_dataset};
-use vbench_eval::metrics::map::{charades_map, MultiLabelVideo};
+use vbench_data::datasets::{manifest_hash, Labels, Sample, Source};
+use vbench_eval::evaluate::{kinetics400_classes, load_dataset, record_for_sample};
 use vbench_eval::pipeline::{
     run_videos, EvalOptions, FailureKind, VideoJob, VideoOutcome, VideoPrediction,
 };
-use vbench_eval::predictions::{
-    dataset_sha256, score_file, DatasetInfo, Header, PredictionsWriter, Record, RecordStatus,
-    ViewRecord, WeightsInfo,
-};
 use vbench_models::VideoModel;
+use vbench_results::metrics::map::{charades_map, MultiLabelVideo};
+use vbench_results::predictions::{
+    score_file, DatasetInfo, Header, PredictionsWriter, RecordStatus, ViewRecord, WeightsInfo,
+};
 use vbench_suite::{
     Activation, Aggregation, Arch, ChannelOrder, Dataset, Normalization, Protocol, Sampler,
 };
@@ -134,7 +133,7 @@ fn issue_7_eval_charades_style_max_of_sigmoid_and_map() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("p.jsonl");
     let header = Header {
-        vbench_predictions: vbench_eval::predictions::FORMAT_VERSION,
+        vbench_predictions: vbench_results::predictions::FORMAT_VERSION,
         entry: "charades/test".into(),
         arch: "x3d_xs".into(),
         task: "multi_label".into(),
@@ -148,7 +147,7 @@ fn issue_7_eval_charades_style_max_of_sigmoid_and_map() {
             name: "test".into(),
             manifest: "-".into(),
             videos: samples.len(),
-            sha256: dataset_sha256(&samples),
+            sha256: manifest_hash(&samples),
         },
         batch: 4,
         device: "cpu".into(),
@@ -170,7 +169,7 @@ fn issue_7_eval_charades_style_max_of_sigmoid_and_map() {
             }
         }
         assert_eq!(v.scores, max);
-        let mut r = Record::for_sample(v.index, &samples[v.index], RecordStatus::Ok);
+        let mut r = record_for_sample(v.index, &samples[v.index], RecordStatus::Ok);
         r.views = v
             .views
             .iter()

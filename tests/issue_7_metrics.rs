@@ -11,11 +11,11 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use serde_json::Value;
-use vbench_eval::aggregate::aggregate;
-use vbench_eval::metrics::ava;
-use vbench_eval::metrics::map::{charades_map, MultiLabelVideo};
-use vbench_eval::metrics::topk::{video_and_clip, wilson_ci95, Accuracy, LabeledVideo};
-use vbench_eval::metrics::Score;
+use vbench_results::metrics::aggregate::aggregate;
+use vbench_results::metrics::ava;
+use vbench_results::metrics::map::{charades_map, MultiLabelVideo};
+use vbench_results::metrics::topk::{video_and_clip, wilson_ci95, Accuracy, LabeledVideo};
+use vbench_results::metrics::Score;
 use vbench_suite::Aggregation;
 use vbench_tests::{repo_root, shared_dir, venv_python};
 

@@ -44,7 +44,7 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * b.abs().max(1.0)
 }
 
-fn summary(samples: &[f64]) -> vbench_report::LatencyResult {
+fn summary(samples: &[f64]) -> vbench_results::LatencyResult {
     latency::summarize(samples.to_vec(), 0, &LatencyOptions::default())
 }
 
@@ -133,7 +133,7 @@ fn no_nvml_and_no_cuda_are_reasons_not_panics() {
         // A GPU machine: the sampler runs and records.
         Ok(s) => assert!(matches!(s.finish(0), GpuTelemetry::Recorded(_))),
     }
-    if let vbench_report::GpuProvenance::Unavailable { reason } = vbench_eval::provenance::gpu() {
+    if let vbench_results::GpuProvenance::Unavailable { reason } = vbench_eval::provenance::gpu() {
         assert!(!reason.is_empty());
     }
     if tch::Cuda::is_available() {
@@ -177,7 +177,7 @@ fn latency_of_x3d_xs_on_cpu_is_complete() {
     assert!(t.cpu.peak_rss_bytes.unwrap() > 0);
     assert!(matches!(t.gpu, GpuTelemetry::NotApplicable { .. }));
     // The schema round-trips the new fields.
-    let back: vbench_report::LatencyResult =
+    let back: vbench_results::LatencyResult =
         serde_json::from_value(serde_json::to_value(&r).unwrap()).unwrap();
     assert_eq!(back.omp_env, r.omp_env);
     assert_eq!(back.stopped_by, r.stopped_by);
@@ -229,7 +229,7 @@ fn int8_efficient_x3d_runs_as_torchscript_on_qnnpack() {
     let (_vs, fp32) = vbench_eval::runner::build_model(&k400.entries[x], Device::Cpu).unwrap();
     let empty = tempfile::tempdir().unwrap();
     match latency::measure_entry(e, fp32.as_ref(), &opts, Some(empty.path())) {
-        vbench_report::Measure::Skipped { reason } => assert!(reason.contains("not found")),
+        vbench_results::Measure::Skipped { reason } => assert!(reason.contains("not found")),
         other => panic!("expected skipped, got {}", other.status()),
     }
     std::fs::copy(&file, dir.path().join(&e.checkpoint.file)).unwrap();
@@ -238,7 +238,7 @@ fn int8_efficient_x3d_runs_as_torchscript_on_qnnpack() {
         ..opts
     };
     match latency::measure_entry(e, fp32.as_ref(), &fp32_opts, Some(dir.path())) {
-        vbench_report::Measure::Measured { value } => assert_eq!(value.precision, "int8"),
+        vbench_results::Measure::Measured { value } => assert_eq!(value.precision, "int8"),
         other => panic!("expected measured, got {}", other.status()),
     }
 }

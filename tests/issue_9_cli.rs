@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use vbench_report::{save_results, Measure};
+use vbench_results::{save_results, Measure};
 
 fn vbench_bin() -> PathBuf {
     // target/<profile>/deps/issue_9_cli-<hash> → target/<profile>/vbench

@@ -10,7 +10,8 @@ use std::process::Command;
 use std::time::Duration;
 use vbench_eval::latency::LatencyOptions;
 use vbench_eval::runner::{measure_entry, RunOptions};
-use vbench_report::{exporter, save_results, Results, SuiteSummary, SCHEMA_VERSION};
+use vbench_report::exporter;
+use vbench_results::{save_results, Results, SuiteSummary, SCHEMA_VERSION};
 
 fn chromium() -> PathBuf {
     if let Some(p) = std::env::var_os("VBENCH_CHROMIUM") {
@@ -100,7 +101,7 @@ fn issue_9_real_report_renders_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let results = real_run();
     save_results(&dir.path().join("results.json"), &results).unwrap();
-    let reloaded = vbench_report::load_results(&dir.path().join("results.json")).unwrap();
+    let reloaded = vbench_results::load_results(&dir.path().join("results.json")).unwrap();
     let page = dir.path().join("report.html");
     let html = exporter("html").unwrap().render(&reloaded).unwrap();
     std::fs::write(&page, &html).unwrap();

@@ -116,7 +116,7 @@ fn issue_2_run_without_data_writes_results_and_report_and_resumes() {
         "0",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let results = vbench_report::load_results(&out.join("results.json")).unwrap();
+    let results = vbench_results::load_results(&out.join("results.json")).unwrap();
     assert_eq!(results.entries.len(), 2);
     let x3d = &results.entries[0];
     assert_eq!(x3d.id, "k400/x3d_xs");
@@ -129,7 +129,7 @@ fn issue_2_run_without_data_writes_results_and_report_and_resumes() {
     assert!(lat.p50_ms > 0.0 && lat.p50_ms <= lat.p99_ms);
     // Accuracy without data says what it needs instead of a number.
     match &x3d.accuracy {
-        vbench_report::Measure::Skipped { reason } => {
+        vbench_results::Measure::Skipped { reason } => {
             assert!(reason.contains("--data-root"), "{reason}")
         }
         other => panic!("accuracy should be skipped: {other:?}"),

@@ -5,9 +5,9 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 use std::time::Duration;
-use vbench_eval::metrics::map::{charades_map, MultiLabelVideo};
-use vbench_eval::metrics::topk::{video_and_clip, LabeledVideo};
 use vbench_eval::stats::{self, SplitMix64};
+use vbench_results::metrics::map::{charades_map, MultiLabelVideo};
+use vbench_results::metrics::topk::{video_and_clip, LabeledVideo};
 use vbench_suite::Aggregation;
 
 fn scores(rng: &mut SplitMix64, n: usize) -> Vec<f32> {

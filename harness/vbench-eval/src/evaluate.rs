@@ -1,22 +1,24 @@
 //! The dataset evaluation of one suite entry: the dataset list under `--data-root`, the entry's
 //! checkpoint, every video and view through [`crate::pipeline`], per-video predictions appended
-//! to a resumable file ([`crate::predictions`]), and the metrics recomputed from that file, so a
+//! to a resumable file ([`vbench_results::predictions`]), and the metrics recomputed from that file, so a
 //! resumed run and an uninterrupted one report the same numbers.
 
 use crate::pipeline::{run_videos, EvalOptions, FailureKind, VideoFailure, VideoJob, VideoOutcome};
-use crate::predictions::{
-    BoxRecord, DatasetInfo, Header, PredictionsError, PredictionsWriter, Record, RecordStatus,
-    ViewRecord, WeightsInfo,
-};
 use crate::weights::{sha256_file, WeightsCache, WeightsError};
 use std::path::{Path, PathBuf};
 use tch::{nn::VarStore, Device};
 use vbench_data::check::label_problem;
-use vbench_data::datasets::{load_manifest, load_manifest_with, manifest_hash, Manifest, Source};
+use vbench_data::datasets::{
+    load_manifest, load_manifest_with, manifest_hash, Labels, Manifest, Sample, Source,
+};
 use vbench_data::DataError;
 use vbench_models::checkpoint::{load_strict, read_state_dict, CheckpointError};
 use vbench_models::{ModelError, VideoModel};
-use vbench_report::{AccuracyResult, Measure};
+use vbench_results::predictions::{
+    BoxRecord, DatasetInfo, GtBoxRecord, Header, PredictionsError, PredictionsWriter, Record,
+    RecordStatus, ViewRecord, WeightsInfo,
+};
+use vbench_results::{AccuracyResult, Measure};
 use vbench_suite::{Dataset, Entry, Task};
 
 /// The 400 Kinetics class names in label-index order (mmaction2's `label_map_k400.txt`,
@@ -237,12 +239,12 @@ fn evaluate_dataset(
         }
     }
     let header = Header {
-        vbench_predictions: crate::predictions::FORMAT_VERSION,
+        vbench_predictions: vbench_results::predictions::FORMAT_VERSION,
         entry: entry.id.clone(),
         arch: entry.arch.to_string(),
         task: match opts.dataset.task() {
             Task::MultiLabel => "multi_label".into(),
-            Task::Detection => crate::predictions::TASK_DETECTION.into(),
+            Task::Detection => vbench_results::predictions::TASK_DETECTION.into(),
             _ => "classification".into(),
         },
         num_classes: entry.protocol.num_classes as usize,
@@ -322,7 +324,7 @@ fn evaluate_dataset(
         if done.has_failure(f.index, &f.id, &f.message) {
             return Ok(());
         }
-        let mut r = Record::for_sample(f.index, &dataset.samples[f.index], RecordStatus::Failed);
+        let mut r = record_for_sample(f.index, &dataset.samples[f.index], RecordStatus::Failed);
         r.kind = Some(f.kind.as_str().into());
         r.error = Some(f.message.clone());
         Ok(w.append(&r)?)
@@ -345,7 +347,7 @@ fn evaluate_dataset(
             match &outcome {
                 VideoOutcome::Scored(p) => {
                     let mut r =
-                        Record::for_sample(p.index, &dataset.samples[p.index], RecordStatus::Ok);
+                        record_for_sample(p.index, &dataset.samples[p.index], RecordStatus::Ok);
                     r.views = p
                         .views
                         .iter()
@@ -373,7 +375,7 @@ fn evaluate_dataset(
     )?;
     drop(writer);
     // The metrics always come from the file, so a resumed run and an uninterrupted one agree.
-    let scored = crate::predictions::score_file(&path, None)?;
+    let scored = vbench_results::predictions::score_file(&path, None)?;
     let mut accuracy = scored.accuracy;
     accuracy.predictions = Some(rel.display().to_string());
     if let Some(d) = &mut accuracy.details {
@@ -390,8 +392,39 @@ fn evaluate_dataset(
     Ok(Measure::Measured { value: accuracy })
 }
 
+/// A predictions record carrying `sample`'s label(s) and nothing else yet.
+pub fn record_for_sample(index: usize, sample: &Sample, status: RecordStatus) -> Record {
+    let (label, labels, gt) = match &sample.labels {
+        Labels::Single(l) => (Some(*l), None, None),
+        Labels::Multi(ls) => (None, Some(ls.clone()), None),
+        Labels::Boxes(bs) => {
+            let gt = bs
+                .iter()
+                .map(|b| GtBoxRecord {
+                    bbox: b.bbox,
+                    actions: b.actions.clone(),
+                })
+                .collect();
+            (None, None, Some(gt))
+        }
+    };
+    Record {
+        index,
+        id: sample.id.clone(),
+        status,
+        label,
+        labels,
+        scores: None,
+        views: Vec::new(),
+        gt,
+        boxes: None,
+        kind: None,
+        error: None,
+    }
+}
+
 /// An AVA keyframe's person boxes with the scores the detector gave them (same order).
-fn box_records(sample: &vbench_data::datasets::Sample, scores: &[Vec<f32>]) -> Vec<BoxRecord> {
+fn box_records(sample: &Sample, scores: &[Vec<f32>]) -> Vec<BoxRecord> {
     let Source::Keyframe { person_boxes, .. } = &sample.source else {
         return Vec::new();
     };

@@ -35,7 +35,7 @@ use tch::nn::VarStore;
 use tch::Device;
 use vbench_models::flops::{record_ops, OpKind, OpRecord};
 use vbench_models::{ModelError, VideoModel};
-use vbench_report::{ConventionFlops, FlopsResult, LayerFlops, ParamsResult};
+use vbench_results::{ConventionFlops, FlopsResult, LayerFlops, ParamsResult};
 use vbench_suite::{Entry, Printed, Protocol};
 
 use crate::runner::dummy_input;

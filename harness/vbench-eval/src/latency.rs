@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tch::Device;
 use vbench_models::{ModelInput, VideoModel};
-use vbench_report::{LatencyResult, Measure};
+use vbench_results::{LatencyResult, Measure};
 use vbench_suite::{Entry, Precision};
 
 #[derive(Debug, thiserror::Error)]

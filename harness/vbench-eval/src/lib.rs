@@ -1,16 +1,12 @@
 //! Evaluation: the runner (views → model → aggregation → metrics), latency and telemetry.
 //! Produces `vbench_report` schema values; never formats them.
 
-pub mod aggregate;
-pub mod ava_records;
 pub mod evaluate;
 pub mod flops;
 pub mod latency;
 pub mod load;
 pub mod merge;
-pub mod metrics;
 pub mod pipeline;
-pub mod predictions;
 pub mod provenance;
 pub mod runner;
 pub mod shard;

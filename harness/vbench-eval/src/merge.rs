@@ -10,14 +10,16 @@
 //! same bits. Files go to a staging folder first and are renamed into place only when all of them
 //! exist, `results.json` last; a refused merge leaves `--out` as it was.
 
-use crate::predictions::{score_file, Header, PredictionsError};
 use crate::shard::{Shard, ShardError, ShardManifest};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use vbench_report::{load_results, EntryResult, EvalTiming, Measure, ReportError, Results};
+use vbench_results::predictions::{jsonl, score_file, Header, PredictionsError};
+use vbench_results::{
+    load_results, EntryResult, EvalTiming, Measure, Provenance, Results, ResultsError,
+};
 
 /// Written next to the merged results.json: which shard folders went in, and where they ran.
 pub const MERGE_MANIFEST: &str = "merge.json";
@@ -34,7 +36,7 @@ pub enum MergeError {
     Results {
         dir: PathBuf,
         #[source]
-        source: ReportError,
+        source: ResultsError,
     },
     #[error("{dir}: does not belong with {reference}: {detail}")]
     Disagree {
@@ -287,51 +289,20 @@ struct RecordKey {
     index: usize,
 }
 
-/// Reads a shard's predictions file: its header and the latest line per list position. A torn
-/// last line (a write cut by a kill) is ignored, as a resume would; a bad line elsewhere is not.
+/// Reads a shard's predictions file with the one torn-tail reader ([`jsonl::read`]): its header
+/// and the latest line per list position. A torn last line (a write cut by a kill) is ignored, as
+/// a resume would; a bad line elsewhere is not.
 fn index_file(path: &Path) -> Result<(Header, ShardRecords)> {
-    let corrupt = |line: usize, message: String| {
-        MergeError::Predictions(PredictionsError::Corrupt {
-            path: path.to_path_buf(),
-            line,
-            message,
-        })
-    };
-    let file = File::open(path).map_err(io(path))?;
-    let mut reader = BufReader::with_capacity(1 << 20, file);
-    let mut buf = Vec::new();
-    let mut header: Option<Header> = None;
     let mut lines = BTreeMap::new();
-    let (mut offset, mut line_no) = (0u64, 0usize);
-    let mut pending: Option<(usize, String)> = None;
-    loop {
-        buf.clear();
-        let n = reader.read_until(b'\n', &mut buf).map_err(io(path))?;
-        if n == 0 {
-            break;
-        }
-        line_no += 1;
-        if let Some((line, message)) = pending.take() {
-            return Err(corrupt(line, message));
-        }
-        if buf.last() != Some(&b'\n') {
-            pending = Some((line_no, "unterminated last line".into()));
-        } else if header.is_none() {
-            header = Some(
-                serde_json::from_slice(&buf[..n - 1])
-                    .map_err(|e| corrupt(line_no, format!("bad header: {e}")))?,
-            );
-        } else {
-            match serde_json::from_slice::<RecordKey>(&buf[..n - 1]) {
-                Ok(k) => {
-                    lines.insert(k.index, (offset, n));
-                }
-                Err(e) => pending = Some((line_no, e.to_string())),
-            }
-        }
-        offset += n as u64;
-    }
-    let header = header.ok_or_else(|| corrupt(1, "no complete header line".into()))?;
+    let read = jsonl::read(path, &mut |_, at, k: RecordKey| {
+        lines.insert(k.index, (at.offset, at.len));
+        Ok(())
+    })?;
+    let (header, _) = read.ok_or_else(|| PredictionsError::Corrupt {
+        path: path.to_path_buf(),
+        line: 1,
+        message: "no complete header line".into(),
+    })?;
     Ok((
         header,
         ShardRecords {
@@ -492,11 +463,7 @@ pub fn default_out(dirs: &[PathBuf]) -> Option<PathBuf> {
 /// Checks the shards in `dirs`, merges and scores them into a staging folder inside `out`.
 /// `provenance` is the merge's own (its command, host); its start time becomes the earliest
 /// shard's.
-pub fn prepare(
-    dirs: &[PathBuf],
-    out: &Path,
-    mut provenance: vbench_report::Provenance,
-) -> Result<Staged> {
+pub fn prepare(dirs: &[PathBuf], out: &Path, mut provenance: Provenance) -> Result<Staged> {
     let shards = dirs
         .iter()
         .map(|d| read_shard(d))

@@ -8,14 +8,14 @@
 //! scores exactly what an uninterrupted one does. Memory is about `queue + decode_threads + 1`
 //! videos of views (a SlowFast 16×8 video is 1.9 GB of floats at 30 views: keep `queue` small).
 
-use crate::aggregate::aggregate;
 use std::time::Instant;
 use tch::{Device, Kind, Tensor};
 use vbench_data::check::{classify, ProblemKind};
 use vbench_data::datasets::Sample;
 use vbench_data::{extract_sample_views, LoaderOptions, View, ViewLoader, ViewTensor};
 use vbench_models::{ModelInput, VideoModel};
-use vbench_report::EvalTiming;
+use vbench_results::metrics::aggregate::aggregate;
+use vbench_results::EvalTiming;
 use vbench_suite::{Dataset, Protocol, Sampler};
 
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
 //! Host, GPU and library facts for `results.json`. Never fails: what cannot be read is recorded as
 //! unknown, with the reason where there is one.
 
-use vbench_report::{GpuDevice, GpuProvenance, Host, Provenance};
+use vbench_results::{GpuDevice, GpuProvenance, Host, Provenance};
 
 pub fn host() -> Host {
     let mut sys = sysinfo::System::new();

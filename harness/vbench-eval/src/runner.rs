@@ -5,7 +5,7 @@ use crate::flops;
 use crate::latency::{self, LatencyOptions};
 use tch::{nn::VarStore, Device, Kind, Tensor};
 use vbench_models::{ModelInput, VideoModel};
-use vbench_report::{EntryResult, Measure, ParamsResult, Published};
+use vbench_results::{EntryResult, Measure, ParamsResult, Published};
 use vbench_suite::{Entry, Protocol};
 
 #[derive(Debug, Clone)]

@@ -5,9 +5,9 @@
 use crate::error::{ReportError, Result};
 use crate::fmt;
 use crate::gate::{judge_latency, latency_setup, why_not, Policy, Verdict, ACCURACY_METRICS};
-use crate::schema::{EntryResult, Measure, Results};
 use crate::stats::mann_whitney_greater;
 use serde::Serialize;
+use vbench_results::{EntryResult, Measure, Results};
 
 const TEMPLATE: &str = include_str!("../../../reports/compare.html.tera");
 const STYLE: &str = include_str!("../../../reports/style.css");
@@ -141,7 +141,7 @@ fn entry_rows(a: &EntryResult, b: &EntryResult, rows: &mut Rows) {
                     .filter(|n| !x.conventions.iter().any(|c| c.convention == *n)),
             );
             for n in names {
-                let find = |f: &crate::schema::FlopsResult| {
+                let find = |f: &vbench_results::FlopsResult| {
                     f.conventions
                         .iter()
                         .find(|c| c.convention == n)

@@ -2,25 +2,11 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("{path}: cannot write: {source}")]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
     #[error("{path}: cannot read: {source}")]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
-    },
-    #[error("{path}: not a vbench results file: {message}")]
-    Parse { path: PathBuf, message: String },
-    #[error("{path}: schema version {found}, this vbench reads {expected}")]
-    SchemaVersion {
-        path: PathBuf,
-        found: u32,
-        expected: u32,
     },
     #[error("{path}: bad gate policy: {message}")]
     Policy { path: PathBuf, message: String },
@@ -28,6 +14,8 @@ pub enum ReportError {
     Plot { plot: String, message: String },
     #[error("template `{template}`: {message}")]
     Template { template: String, message: String },
+    #[error(transparent)]
+    Results(#[from] vbench_results::ResultsError),
     #[error("{0}")]
     Other(String),
 }

@@ -4,10 +4,10 @@
 
 use crate::error::{ReportError, Result};
 use crate::gate::latency_setup;
-use crate::schema::{EntryResult, Results};
 use crate::view::{shown_gflops, LegendItem, PlotView};
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
+use vbench_results::{EntryResult, Results};
 
 const PUBLISHED: RGBColor = RGBColor(110, 119, 129);
 /// Measured series, in order; colour-blind-safe (Okabe–Ito).

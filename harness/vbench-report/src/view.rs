@@ -2,9 +2,9 @@
 //! templates and exporters only lay strings out.
 
 use crate::fmt;
-use crate::schema::{EntryResult, FlopsResult, Measure, Results};
 use crate::view_detail::{entry_detail, EntryDetail};
 use serde::Serialize;
+use vbench_results::{EntryResult, FlopsResult, Measure, Results};
 use vbench_suite::Printed;
 
 /// Accuracy within this many points of the published value reads as "close" (the gate's default).
@@ -410,7 +410,7 @@ impl ReportView {
     pub fn new(r: &Results) -> ReportView {
         let pv = &r.provenance;
         let gpu = match &pv.gpu {
-            crate::schema::GpuProvenance::Available {
+            vbench_results::GpuProvenance::Available {
                 driver_version,
                 cuda_driver_version,
                 devices,
@@ -426,7 +426,7 @@ impl ReportView {
                     .map(|c| format!(", CUDA {c}"))
                     .unwrap_or_default()
             ),
-            crate::schema::GpuProvenance::Unavailable { reason } => format!("none: {reason}"),
+            vbench_results::GpuProvenance::Unavailable { reason } => format!("none: {reason}"),
         };
         let omp = if pv.omp_env.is_empty() {
             "not set".to_string()

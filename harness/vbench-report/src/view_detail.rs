@@ -4,9 +4,9 @@
 
 use crate::fmt;
 use crate::gate::latency_setup;
-use crate::schema::{EntryResult, LatencyResult, Measure};
 use crate::view::{anchor, printed, unmeasured};
 use serde::Serialize;
+use vbench_results::{EntryResult, LatencyResult, Measure};
 
 /// A block that is either a key/value table or a "not implemented/skipped/failed: why" line.
 #[derive(Debug, Clone, Serialize)]
@@ -313,7 +313,7 @@ fn plain(v: &serde_json::Value) -> String {
     }
 }
 
-fn latency_detail(m: &Measure<crate::schema::LatencyResult>) -> LatencyDetail {
+fn latency_detail(m: &Measure<vbench_results::LatencyResult>) -> LatencyDetail {
     let setup = m
         .value()
         .map(latency_setup)

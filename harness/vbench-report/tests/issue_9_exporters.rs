@@ -5,7 +5,8 @@
 mod common;
 
 use std::path::PathBuf;
-use vbench_report::{exporter, Measure};
+use vbench_report::exporter;
+use vbench_results::Measure;
 
 fn snapshot(name: &str, actual: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -83,7 +84,7 @@ fn issue_9_json_snapshot_and_round_trip() {
     let expected: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     json_superset(&expected, &serde_json::from_str(&json).unwrap(), "$");
-    let back: vbench_report::Results = serde_json::from_str(&json).unwrap();
+    let back: vbench_results::Results = serde_json::from_str(&json).unwrap();
     assert_eq!(back.entries.len(), 3);
     assert!(
         serde_json::to_string_pretty(&back).unwrap() == json,

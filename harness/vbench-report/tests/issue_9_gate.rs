@@ -8,7 +8,8 @@ use common::{fixture, latency, Rng};
 use vbench_report::gate::{
     gate_against_baseline, gate_against_published, judge_latency, Policy, Severity, Verdict,
 };
-use vbench_report::{GateReport, Measure, Results};
+use vbench_report::GateReport;
+use vbench_results::{Measure, Results};
 
 fn gate(a: &Results, b: &Results) -> GateReport {
     gate_against_baseline(a, b, &Policy::default(), ("A.json", "B.json"))

@@ -19,14 +19,14 @@ pub struct Args {
 }
 
 pub fn exec(args: Args) -> Result<ExitCode> {
-    let a = vbench_report::load_results(&args.a)?;
-    let b = vbench_report::load_results(&args.b)?;
+    let a = vbench_results::load_results(&args.a)?;
+    let b = vbench_results::load_results(&args.b)?;
     let labels = (args.a.display().to_string(), args.b.display().to_string());
     let text = vbench_report::compare(&a, &b, (&labels.0, &labels.1))
         .render(&args.format)
         .with_context(|| format!("rendering the comparison as {}", args.format))?;
     match args.output {
-        Some(path) => vbench_report::write_atomic(&path, text.as_bytes())?,
+        Some(path) => vbench_results::write_atomic(&path, text.as_bytes())?,
         None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)

@@ -42,11 +42,11 @@ pub fn exec(args: Args) -> Result<ExitCode> {
     let Some(candidate_path) = &args.candidate else {
         bail!("--candidate is required")
     };
-    let candidate = vbench_report::load_results(candidate_path)?;
+    let candidate = vbench_results::load_results(candidate_path)?;
     let label = candidate_path.display().to_string();
     let report = match (&args.baseline, args.against.as_deref()) {
         (Some(b), None) => {
-            let baseline = vbench_report::load_results(b)?;
+            let baseline = vbench_results::load_results(b)?;
             gate_against_baseline(
                 &baseline,
                 &candidate,
@@ -59,7 +59,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
     };
     print!("{}", report.render_text());
     if let Some(path) = &args.junit {
-        vbench_report::write_atomic(path, report.to_junit().as_bytes())?;
+        vbench_results::write_atomic(path, report.to_junit().as_bytes())?;
     }
     Ok(if report.failed() {
         ExitCode::from(1)

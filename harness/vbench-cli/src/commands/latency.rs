@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 use vbench_eval::latency::{self, LatencyOptions};
 use vbench_eval::provenance::{self, CudaRuntime};
-use vbench_report::{write_atomic, LatencyResult, Measure, Provenance};
+use vbench_results::{write_atomic, LatencyResult, Measure, Provenance};
 use vbench_suite::{find_entry, Entry, Precision};
 
 #[derive(clap::Args)]
@@ -383,7 +383,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
     // Validate the numeric flags before any model is built.
     options(&args, device, Precision::Fp32)?;
     let mut report = Report {
-        schema_version: vbench_report::SCHEMA_VERSION,
+        schema_version: vbench_results::SCHEMA_VERSION,
         provenance: provenance::collect(std::env::args().collect()),
         cuda: provenance::cuda_runtime(),
         results: Vec::new(),

@@ -8,7 +8,8 @@ use std::process::{Command, ExitCode, Stdio};
 use vbench_eval::merge::{default_out, prepare};
 use vbench_eval::runner::{measure_entry, RunOptions};
 use vbench_eval::shard::{Shard, ShardManifest};
-use vbench_report::{exporter, Results};
+use vbench_report::exporter;
+use vbench_results::Results;
 use vbench_suite::{Entry, Plan};
 
 #[derive(clap::Args)]
@@ -176,11 +177,11 @@ pub fn run_jobs(
                 r.latency = measure_entry(e, &quiet).latency;
             }
         }
-        vbench_report::save_results(&out.join("results.json"), &results)?;
+        vbench_results::save_results(&out.join("results.json"), &results)?;
         let html = exporter("html")
             .context("html exporter")?
             .render(&results)?;
-        vbench_report::write_atomic(&out.join("report.html"), html.as_bytes())?;
+        vbench_results::write_atomic(&out.join("report.html"), html.as_bytes())?;
     }
     print_summary(&results, out)?;
     Ok(ExitCode::SUCCESS)

@@ -15,7 +15,7 @@ pub struct Args {
 }
 
 pub fn exec(args: Args) -> Result<ExitCode> {
-    let results = vbench_report::load_results(&args.results)?;
+    let results = vbench_results::load_results(&args.results)?;
     let exporter = vbench_report::exporter(&args.format).with_context(|| {
         format!(
             "unknown --format `{}`; use html, markdown, csv or json",
@@ -24,7 +24,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
     })?;
     let text = exporter.render(&results)?;
     match args.output {
-        Some(path) => vbench_report::write_atomic(&path, text.as_bytes())?,
+        Some(path) => vbench_results::write_atomic(&path, text.as_bytes())?,
         None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)

@@ -9,8 +9,9 @@ use vbench_eval::evaluate::{AccuracyOptions, WeightsSource};
 use vbench_eval::latency::LatencyOptions;
 use vbench_eval::pipeline::EvalOptions;
 use vbench_eval::runner::{measure_entry_with_accuracy, RunOptions};
-use vbench_report::{
-    exporter, load_results, save_results, write_atomic, EntryResult, Results, SuiteSummary,
+use vbench_report::exporter;
+use vbench_results::{
+    load_results, save_results, write_atomic, EntryResult, Results, SuiteSummary,
 };
 use vbench_suite::{load_suite, Plan};
 
@@ -196,7 +197,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         previous.retain(|r| !matches!(r.accuracy.status(), "skipped" | "failed"));
     }
     let mut results = Results {
-        schema_version: vbench_report::SCHEMA_VERSION,
+        schema_version: vbench_results::SCHEMA_VERSION,
         suite: SuiteSummary {
             name: plan.suite.name.clone(),
             title: plan.suite.title.clone(),

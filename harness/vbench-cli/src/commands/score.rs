@@ -6,8 +6,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use vbench_eval::evaluate::Progress;
-use vbench_eval::predictions::{score_file, Scored};
-use vbench_report::{AccuracyDetails, AccuracyResult, Measure};
+use vbench_results::predictions::{score_file, Scored};
+use vbench_results::{AccuracyDetails, AccuracyResult, Measure};
 use vbench_suite::Aggregation;
 
 #[derive(clap::Args)]

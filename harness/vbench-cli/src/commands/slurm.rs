@@ -284,7 +284,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         (&shards_path, &scripts.shards),
         (&merge_path, &scripts.merge),
     ] {
-        vbench_report::write_atomic(p, text.as_bytes())
+        vbench_results::write_atomic(p, text.as_bytes())
             .with_context(|| format!("cannot write {}", p.display()))?;
     }
     if !args.submit {

@@ -1,7 +1,7 @@
 use super::Exporter;
 use crate::error::{ReportError, Result};
-use crate::schema::Results;
 use crate::view::{Cell, ReportView};
+use vbench_results::Results;
 
 /// One row per entry: measured and published side by side, with status words (never a number where
 /// nothing was measured).

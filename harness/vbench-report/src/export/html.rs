@@ -1,7 +1,7 @@
 use super::{tera_message, Exporter};
 use crate::error::{ReportError, Result};
-use crate::schema::Results;
 use crate::view::ReportView;
+use vbench_results::Results;
 
 /// The templates live in the repository's `reports/` and are embedded so the binary is self-contained.
 const TEMPLATE: &str = include_str!("../../../../reports/report.html.tera");

@@ -1,6 +1,6 @@
 use super::Exporter;
 use crate::error::{ReportError, Result};
-use crate::schema::Results;
+use vbench_results::Results;
 
 pub struct JsonExporter;
 

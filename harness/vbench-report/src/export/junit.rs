@@ -1,7 +1,7 @@
 use super::Exporter;
 use crate::error::Result;
 use crate::gate::{gate_against_published, Policy};
-use crate::schema::Results;
+use vbench_results::Results;
 
 /// A run judged against the published tables with the default gate policy, as JUnit XML: one test
 /// case per published number (the same checks as `vbench gate --against published`).

@@ -1,7 +1,7 @@
 use super::Exporter;
 use crate::error::Result;
-use crate::schema::Results;
 use crate::view::{Cell, ReportView};
+use vbench_results::Results;
 
 /// A GitHub-flavoured table; also what `vbench run` prints as its summary.
 pub struct MarkdownExporter;

@@ -13,7 +13,7 @@ pub use junit::JunitExporter;
 pub use markdown::MarkdownExporter;
 
 use crate::error::Result;
-use crate::schema::Results;
+use vbench_results::Results;
 
 pub trait Exporter {
     /// Format name as the CLI spells it (`--format`).

@@ -22,9 +22,9 @@ pub use policy::{Policy, Severity, DEFAULT_POLICY_TOML};
 pub use published::gate_against_published;
 
 use crate::fmt;
-use crate::schema::{AccuracyResult, EntryResult, LatencyResult, Measure, Results};
 use crate::stats::{mann_whitney_greater, median};
 use serde::Serialize;
+use vbench_results::{AccuracyResult, EntryResult, LatencyResult, Measure, Results};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]

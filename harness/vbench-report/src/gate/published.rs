@@ -10,7 +10,7 @@
 
 use super::{judge_accuracy, why_not, Checks, GateReport, Policy, Verdict, ACCURACY_METRICS};
 use crate::fmt;
-use crate::schema::{EntryResult, Measure, Results};
+use vbench_results::{EntryResult, Measure, Results};
 use vbench_suite::Printed;
 
 pub fn gate_against_published(candidate: &Results, policy: &Policy, label: &str) -> GateReport {

@@ -2,7 +2,7 @@
 //! not implemented, skipped, failed), and seeded lognormal latency samples for the gate tests.
 #![allow(dead_code)]
 
-use vbench_report::*;
+use vbench_results::*;
 use vbench_suite::*;
 
 /// SplitMix64: seeded, portable, so the simulated sample sets are the same on every machine.

@@ -20,7 +20,7 @@
 use serde::Serialize;
 use vbench_suite::Aggregation;
 
-use crate::aggregate::aggregate;
+use crate::metrics::aggregate::aggregate;
 use crate::metrics::{check_finite, MetricsError, Result, Score};
 
 /// `scipy.special.ndtri(0.975)`.

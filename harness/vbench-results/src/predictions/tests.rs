@@ -1,6 +1,9 @@
 //! Predictions file: resume, torn tails, refusals, exact f32 round trip.
 
 use super::*;
+use crate::metrics::aggregate::aggregate;
+use std::fs::OpenOptions;
+use std::io::Write;
 use vbench_suite::{find_entry, Aggregation};
 
 fn header(weights: &str) -> Header {
@@ -62,17 +65,19 @@ fn predictions_resume_drops_torn_tail_and_latest_record_wins() {
     let path = dir.path().join("p.jsonl");
     let (mut w, done) = PredictionsWriter::open(&path, &header("w"), false).unwrap();
     assert_eq!(done.scored(), 0);
-    let mut failed = Record::for_sample(
-        1,
-        &Sample {
-            id: "v1".into(),
-            labels: Labels::Single(1),
-            source: vbench_data::datasets::Source::Video("x".into()),
-        },
-        RecordStatus::Failed,
-    );
-    failed.kind = Some("decode".into());
-    failed.error = Some("broken".into());
+    let failed = Record {
+        index: 1,
+        id: "v1".into(),
+        status: RecordStatus::Failed,
+        label: Some(1),
+        labels: None,
+        scores: None,
+        views: Vec::new(),
+        gt: None,
+        boxes: None,
+        kind: Some("decode".into()),
+        error: Some("broken".into()),
+    };
     w.append(&ok(0, 2, &[[0.1, 0.2, 0.7], [0.3, 0.3, 0.4]]))
         .unwrap();
     w.append(&failed).unwrap();

@@ -1,13 +1,41 @@
 //! Atomic writes (temp file in the same directory + rename) and results.json reading.
 
-use crate::error::{ReportError, Result};
 use crate::schema::{Results, SCHEMA_VERSION};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Why a results file (or any atomically written file) could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultsError {
+    #[error("{path}: cannot write: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a vbench results file: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: schema version {found}, this vbench reads {expected}")]
+    SchemaVersion {
+        path: PathBuf,
+        found: u32,
+        expected: u32,
+    },
+    #[error("{0}")]
+    Serialize(String),
+}
+
+pub type Result<T, E = ResultsError> = std::result::Result<T, E>;
 
 /// Writes `bytes` to `path` so that a reader sees either the old file or the new one, never a torn one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let err = |source| ReportError::Write {
+    let err = |source| ResultsError::Write {
         path: path.to_path_buf(),
         source,
     };
@@ -31,16 +59,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 pub fn save_results(path: &Path, results: &Results) -> Result<()> {
-    let json = serde_json::to_vec_pretty(results).map_err(|e| ReportError::Other(e.to_string()))?;
+    let json =
+        serde_json::to_vec_pretty(results).map_err(|e| ResultsError::Serialize(e.to_string()))?;
     write_atomic(path, &json)
 }
 
 pub fn load_results(path: &Path) -> Result<Results> {
-    let text = std::fs::read_to_string(path).map_err(|source| ReportError::Read {
+    let text = std::fs::read_to_string(path).map_err(|source| ResultsError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| ReportError::Parse {
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| ResultsError::Parse {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
@@ -49,7 +78,7 @@ pub fn load_results(path: &Path) -> Result<Results> {
         .and_then(|x| x.as_u64())
         .unwrap_or(0) as u32;
     if found != SCHEMA_VERSION {
-        return Err(ReportError::SchemaVersion {
+        return Err(ResultsError::SchemaVersion {
             path: path.to_path_buf(),
             found,
             expected: SCHEMA_VERSION,
@@ -57,7 +86,7 @@ pub fn load_results(path: &Path) -> Result<Results> {
     }
     // Deserialize from the text again (not the Value) so errors keep their line, and name the key.
     let de = &mut serde_json::Deserializer::from_str(&text);
-    serde_path_to_error::deserialize(de).map_err(|e| ReportError::Parse {
+    serde_path_to_error::deserialize(de).map_err(|e| ResultsError::Parse {
         path: path.to_path_buf(),
         message: format!("at `{}`: {}", e.path(), e.inner()),
     })

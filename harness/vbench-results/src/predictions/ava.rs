@@ -3,9 +3,9 @@
 //! `evaluate_ava` feeds the PASCAL evaluator (ground-truth rows per action id, detections as one
 //! row per label-map class, boxes normalised as read). Excluded keyframes never reach the file.
 
+use super::{Header, Record};
 use crate::metrics::ava::{push_box_scores, AvaBox, AvaReport, FrameKey, FrameMap, LabelMap};
 use crate::metrics::{MetricsError, Result};
-use crate::predictions::{Header, Record};
 
 /// `"video_id,0902"` → the evaluator's frame key.
 fn frame_key(id: &str) -> Result<FrameKey> {
