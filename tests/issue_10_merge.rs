@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use vbench_eval::merge::prepare;
-use vbench_eval::shard::{Shard, ShardManifest};
+use vbench_eval::run::merge::prepare;
+use vbench_eval::run::shard::{Shard, ShardManifest};
 use vbench_results::metrics::aggregate::aggregate;
 use vbench_results::predictions::{
     score_file, DatasetInfo, Header, PredictionsWriter, Record, RecordStatus, ViewRecord,

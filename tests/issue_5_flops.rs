@@ -89,7 +89,11 @@ struct Case {
     fvcore_eval: BTreeMap<String, u64>,
 }
 
-fn by_op(id: &str, ops: &[vbench_models::flops::OpRecord], c: Convention) -> BTreeMap<String, u64> {
+fn by_op(
+    id: &str,
+    ops: &[vbench_models::op_record::OpRecord],
+    c: Convention,
+) -> BTreeMap<String, u64> {
     flops::by_operator(id, ops, c)
         .unwrap()
         .into_iter()
@@ -330,7 +334,7 @@ fn issue_5_published_gflops_reproduced_and_params_equal_or_explained() {
                 id if id.starts_with("k400/mvit_") => "fvcore-2021 = fvcore-eval",
                 _ => "fvcore-2021",
             };
-            let label = flops::reproduced_label(&s.flops);
+            let label = s.flops.reproduced_label();
             if label.as_deref() != Some(want) {
                 failures.push(format!("{}: reproduced by {label:?}, want {want}", e.id));
             }

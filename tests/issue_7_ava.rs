@@ -13,8 +13,10 @@ use std::process::Command;
 use tch::{Kind, Tensor};
 use vbench_data::ava_views::extract_keyframe_views;
 use vbench_data::datasets::Source;
-use vbench_eval::evaluate::{load_dataset, measure_accuracy, AccuracyOptions, WeightsSource};
-use vbench_eval::pipeline::EvalOptions;
+use vbench_eval::accuracy::evaluate::{
+    load_dataset, measure_accuracy, AccuracyOptions, WeightsSource,
+};
+use vbench_eval::accuracy::pipeline::EvalOptions;
 use vbench_results::predictions::{score_file, Record};
 use vbench_results::Measure;
 use vbench_suite::{find_entry, Dataset};

@@ -12,8 +12,8 @@
 use std::path::{Path, PathBuf};
 use tch::nn::VarStore;
 use vbench_data::datasets::{manifest_hash, Labels, Sample, Source};
-use vbench_eval::evaluate::{kinetics400_classes, load_dataset, record_for_sample};
-use vbench_eval::pipeline::{
+use vbench_eval::accuracy::evaluate::{kinetics400_classes, load_dataset, record_for_sample};
+use vbench_eval::accuracy::pipeline::{
     run_videos, EvalOptions, FailureKind, VideoJob, VideoOutcome, VideoPrediction,
 };
 use vbench_models::VideoModel;

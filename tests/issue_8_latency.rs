@@ -13,10 +13,11 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tch::{Device, Kind, Tensor};
-use vbench_eval::latency::{self, LatencyOptions};
-use vbench_eval::load::CpuSnapshot;
-use vbench_eval::stats::{self, SplitMix64};
-use vbench_eval::telemetry::{GpuSampler, GpuTelemetry, Telemetry};
+use vbench_eval::timing::latency::{self, LatencyOptions};
+use vbench_eval::timing::machine_load::CpuSnapshot;
+use vbench_eval::timing::stats::{self, SplitMix64};
+use vbench_eval::timing::telemetry::GpuSampler;
+use vbench_results::telemetry::{GpuTelemetry, Telemetry};
 use vbench_tests::{repo_root, venv_python};
 
 /// Latency samples as a noisy shared machine produces them (ms): a cluster, a slow tail, ties.
@@ -140,7 +141,7 @@ fn no_nvml_and_no_cuda_are_reasons_not_panics() {
         return;
     }
     let (plan, i) = vbench_suite::find_entry("k400/x3d_xs").unwrap();
-    let (_vs, model) = vbench_eval::runner::build_model(&plan.entries[i], Device::Cpu).unwrap();
+    let (_vs, model) = vbench_eval::model::build_model(&plan.entries[i], Device::Cpu).unwrap();
     let opts = LatencyOptions {
         device: Device::Cuda(0),
         ..LatencyOptions::default()
@@ -157,7 +158,7 @@ fn no_nvml_and_no_cuda_are_reasons_not_panics() {
 fn latency_of_x3d_xs_on_cpu_is_complete() {
     let (plan, i) = vbench_suite::find_entry("k400/x3d_xs").unwrap();
     let e = &plan.entries[i];
-    let (_vs, model) = vbench_eval::runner::build_model(e, Device::Cpu).unwrap();
+    let (_vs, model) = vbench_eval::model::build_model(e, Device::Cpu).unwrap();
     tch::set_num_threads(1);
     let opts = LatencyOptions {
         warmup: 1,
@@ -226,7 +227,7 @@ fn int8_efficient_x3d_runs_as_torchscript_on_qnnpack() {
     // `vbench run`'s path: the int8 entry times its cached TorchScript file, or says it is missing
     // (never the fp32 model under the int8 label). The fp32 model passed in is not used.
     let (k400, x) = vbench_suite::find_entry("k400/x3d_xs").unwrap();
-    let (_vs, fp32) = vbench_eval::runner::build_model(&k400.entries[x], Device::Cpu).unwrap();
+    let (_vs, fp32) = vbench_eval::model::build_model(&k400.entries[x], Device::Cpu).unwrap();
     let empty = tempfile::tempdir().unwrap();
     match latency::measure_entry(e, fp32.as_ref(), &opts, Some(empty.path())) {
         vbench_results::Measure::Skipped { reason } => assert!(reason.contains("not found")),

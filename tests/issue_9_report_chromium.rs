@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-use vbench_eval::latency::LatencyOptions;
-use vbench_eval::runner::{measure_entry, RunOptions};
+use vbench_eval::run::measure::{measure_entry, MeasureOptions};
+use vbench_eval::timing::latency::LatencyOptions;
 use vbench_report::exporter;
 use vbench_results::{save_results, Results, SuiteSummary, SCHEMA_VERSION};
 
@@ -57,7 +57,7 @@ fn headless(profile: &Path, page: &Path, extra: &[&str]) -> (String, String) {
 
 fn real_run() -> Results {
     let plan = vbench_suite::load_suite("k400").unwrap();
-    let quick = RunOptions {
+    let quick = MeasureOptions {
         device: tch::Device::Cpu,
         latency: Some(LatencyOptions {
             warmup: 1,
@@ -67,16 +67,20 @@ fn real_run() -> Results {
             max_foreign_load: 1.1,
             ..LatencyOptions::default()
         }),
-        data_root: None,
         weights_dir: None,
+        accuracy: None,
     };
-    let params_only = RunOptions {
+    let params_only = MeasureOptions {
         latency: None,
         ..quick.clone()
     };
     let entries = vec![
-        measure_entry(plan.entry("x3d_xs").unwrap(), &quick),
-        measure_entry(plan.entry("mvit_base_16x4").unwrap(), &params_only),
+        measure_entry(plan.entry("x3d_xs").unwrap(), &quick, &mut |_| {}),
+        measure_entry(
+            plan.entry("mvit_base_16x4").unwrap(),
+            &params_only,
+            &mut |_| {},
+        ),
     ];
     let mut provenance =
         vbench_eval::provenance::collect(vec!["cargo".into(), "test".into(), "issue_9".into()]);
@@ -129,7 +133,7 @@ fn issue_9_real_report_renders_in_headless_chromium() {
             && dom.contains(&format!("data-details=\"{n}\""))
     );
     for e in &results.entries {
-        let anchor = vbench_report::view::anchor(&e.id);
+        let anchor = vbench_report::fmt::anchor(&e.id);
         assert!(
             dom.contains(&format!("id=\"{anchor}\"")),
             "{} has no section in the DOM",

@@ -5,7 +5,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 use std::time::Duration;
-use vbench_eval::stats::{self, SplitMix64};
+use vbench_eval::timing::stats::{self, SplitMix64};
 use vbench_results::metrics::map::{charades_map, MultiLabelVideo};
 use vbench_results::metrics::topk::{video_and_clip, LabeledVideo};
 use vbench_suite::Aggregation;

@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 use tch::Tensor;
-use vbench_eval::load::CpuSnapshot;
-use vbench_eval::stats;
+use vbench_eval::timing::machine_load::CpuSnapshot;
+use vbench_eval::timing::stats;
 use vbench_models::ModelInput;
 use vbench_suite::{Activation, Entry};
 
@@ -225,7 +225,7 @@ fn compare(e: &Entry, a: &Args) -> Res<Comparison> {
     let mut worker = Worker::start(e, a, dir.path())?;
     let pid = worker.child.id();
 
-    let (mut vs, model) = vbench_eval::runner::build_model(e, tch::Device::Cpu)?;
+    let (mut vs, model) = vbench_eval::model::build_model(e, tch::Device::Cpu)?;
     let weights = dir.path().join("model.pth");
     let sd = vbench_models::checkpoint::read_state_dict(&weights)?;
     vbench_models::checkpoint::load_strict(&mut vs, sd, &weights)?;
@@ -334,7 +334,7 @@ fn compare(e: &Entry, a: &Args) -> Res<Comparison> {
         foreign_load_mean: stats::mean(&known),
         vbench_page_faults: stats::median(&v_faults),
         pytorch_page_faults: stats::median(&p_faults),
-        loadavg_1m: vbench_eval::load::loadavg_1m(),
+        loadavg_1m: vbench_eval::timing::machine_load::loadavg_1m(),
         vbench_ms: v_ms,
         pytorch_ms: p_ms,
         round_foreign: foreign,

@@ -1,4 +1,4 @@
-//! FLOPs and params of one entry, from the ops `vbench_models::flops` records during a batch-0
+//! FLOPs and params of one entry, from the ops `vbench_models::op_record` records during a batch-0
 //! forward (shapes only, no arithmetic), under named counting conventions.
 //!
 //! The unit is fvcore's: one multiply-add is one FLOP. Per op, with `n(s)` the product of a shape's
@@ -29,16 +29,17 @@
 //!   (1 without affine), other norms still 5. Equal to fvcore-2021 on a model without BatchNorm.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use tch::nn::VarStore;
 use tch::Device;
-use vbench_models::flops::{record_ops, OpKind, OpRecord};
-use vbench_models::{ModelError, VideoModel};
-use vbench_results::{ConventionFlops, FlopsResult, LayerFlops, ParamsResult};
+use vbench_models::op_record::{record_ops, OpKind, OpRecord};
+use vbench_models::{ModelError, ModelInput, VideoModel};
+use vbench_results::{ConventionFlops, EntryCounts, EntryStats, FlopsResult, LayerFlops, Measure};
 use vbench_suite::{Entry, Printed, Protocol};
 
-use crate::runner::dummy_input;
+use crate::model::build_model;
+use crate::params::{params_note, params_result};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FlopsError {
@@ -253,7 +254,7 @@ pub fn shape_pass(
     protocol: &Protocol,
     device: Device,
 ) -> Result<Vec<OpRecord>, FlopsError> {
-    let input = dummy_input(protocol, 0, device);
+    let input = ModelInput::dummy(protocol, 0, device);
     let (out, ops) = record_ops(|| model.forward(&input));
     out.map_err(|source| FlopsError::ShapePass {
         entry: entry.to_string(),
@@ -372,20 +373,6 @@ pub fn flops_result(
     })
 }
 
-/// The conventions that print as the published value, where they all give `reproduced_by`'s count:
-/// `fvcore-2021 = fvcore-eval` for a model without BatchNorm. What `vbench stats` shows.
-pub fn reproduced_label(f: &FlopsResult) -> Option<String> {
-    let by = f.reproduced_by.as_deref()?;
-    let count = f.conventions.iter().find(|c| c.convention == by)?.flops;
-    let same: Vec<&str> = f
-        .conventions
-        .iter()
-        .filter(|c| c.flops == count)
-        .map(|c| c.convention.as_str())
-        .collect();
-    Some(same.join(" = "))
-}
-
 fn flops_note(
     published: Printed,
     all: &[ConventionFlops],
@@ -436,13 +423,6 @@ fn flops_note(
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
-/// Params and FLOPs of one view of `entry`, for a model built from it (values do not matter).
-#[derive(Debug, Clone)]
-pub struct EntryStats {
-    pub params: ParamsResult,
-    pub flops: FlopsResult,
-}
-
 /// Shape pass + counting + notes: what `vbench stats` shows and `vbench run` stores.
 pub fn measure(
     entry: &Entry,
@@ -452,99 +432,57 @@ pub fn measure(
     shown: Option<Convention>,
 ) -> Result<EntryStats, FlopsError> {
     let ops = shape_pass(&entry.id, model, &entry.protocol, vs.device())?;
-    let mut params = crate::runner::params_result(entry, vs);
+    let mut params = params_result(entry, vs);
     params.note = params_note(entry, params.count, &ops);
     let flops = flops_result(entry, &ops, vs, detail, shown)?;
     Ok(EntryStats { params, flops })
 }
 
-/// `(num_classes, suite name)` of every built-in suite: the class counts a reused head may have.
-fn suite_class_counts() -> &'static [(u32, String)] {
-    static COUNTS: OnceLock<Vec<(u32, String)>> = OnceLock::new();
-    COUNTS.get_or_init(|| {
-        let mut v: Vec<(u32, String)> = vbench_suite::all_suites()
-            .unwrap_or_default()
-            .iter()
-            .flat_map(|p| {
-                p.entries
-                    .iter()
-                    .map(|e| (e.protocol.num_classes, p.suite.name.clone()))
-            })
-            .collect();
-        v.sort();
-        v.dedup_by_key(|(n, _)| *n);
-        v
-    })
+/// Where `vbench stats`' counting spent its time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CountTimes {
+    pub total: Duration,
+    /// Building the models (random init).
+    pub building: Duration,
+    /// Shape passes and counting.
+    pub counting: Duration,
 }
 
-/// `1234567` → `1,234,567`.
-fn grouped(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let groups: Vec<&str> = digits
-        .as_bytes()
-        .rchunks(3)
-        .rev()
-        .map(|g| std::str::from_utf8(g).unwrap_or_default())
-        .collect();
-    format!("{}{}", if n < 0 { "-" } else { "" }, groups.join(","))
-}
-
-/// A difference, signed: `+5,558`.
-fn signed(n: i64) -> String {
-    if n > 0 {
-        format!("+{}", grouped(n))
-    } else {
-        grouped(n)
+/// `vbench stats`: every entry built on the CPU and counted (`detail`, `shown` as in
+/// [`measure`]). Counting does no arithmetic, and building fills ~700 M parameters (all suites):
+/// libtorch's intra-op threads only contend over that on a loaded machine (measured 5-6 s with 2
+/// threads, under 1 s with one), so this thread counts with one.
+pub fn count_entries(
+    entries: &[Entry],
+    detail: Detail,
+    shown: Option<Convention>,
+) -> (Vec<EntryCounts>, CountTimes) {
+    tch::set_num_threads(1);
+    let start = Instant::now();
+    let mut times = CountTimes::default();
+    let mut rows = Vec::with_capacity(entries.len());
+    for e in entries {
+        let t = Instant::now();
+        let built = build_model(e, Device::Cpu);
+        times.building += t.elapsed();
+        let t = Instant::now();
+        let stats = match built {
+            Err(reason) => Measure::NotImplemented { reason },
+            Ok((vs, model)) => match measure(e, model.as_ref(), &vs, detail, shown) {
+                Ok(value) => Measure::Measured { value },
+                Err(err) => Measure::Failed {
+                    error: err.to_string(),
+                },
+            },
+        };
+        times.counting += t.elapsed();
+        rows.push(EntryCounts {
+            entry: e.clone(),
+            stats,
+        });
     }
-}
-
-/// Why `count` does not print as the published params, where it does not: a head with another
-/// built-in suite's class count (computed from the recorded head), else the exact difference to
-/// the printed value and the range its rounding allows.
-pub fn params_note(entry: &Entry, count: i64, ops: &[OpRecord]) -> Option<String> {
-    let published = entry.reference.params_m?;
-    if published.matches(count as f64 / 1e6) {
-        return None;
-    }
-    let own = entry.protocol.num_classes as i64;
-    // The classifier is the last linear op; its weight is [classes, in_features], plus a bias.
-    let head_in = ops
-        .iter()
-        .rev()
-        .find(|r| r.op == OpKind::Linear)
-        .and_then(|r| r.weight_shape.as_ref()?.get(1).copied());
-    if let Some(fan_in) = head_in {
-        for (n, suite) in suite_class_counts() {
-            let n = *n as i64;
-            let alt = count + (n - own) * (fan_in + 1);
-            if n != own && published.matches(alt as f64 / 1e6) {
-                return Some(format!(
-                    "the published {published} M is this network with a {n}-class head (the {suite} \
-                     suite's; {} params); with this suite's {own} classes it has {} ({:.3} M): \
-                     Δ = {} = {} classes × {} ({fan_in} weights + 1 bias)",
-                    grouped(alt),
-                    grouped(count),
-                    count as f64 / 1e6,
-                    signed(count - alt),
-                    own - n,
-                    fan_in + 1,
-                ));
-            }
-        }
-    }
-    // The printed value covers [center - half, center + half) params.
-    let unit = 10f64.powi(6 - published.decimals as i32);
-    let center = (published.value * 1e6).round() as i64;
-    let half = (unit / 2.0).round() as i64;
-    Some(format!(
-        "table inconsistency, Δ = {} params: {} ({:.3} M) against the printed {published} M \
-         (its rounding allows {}..{}); no head of another suite's class count explains it",
-        signed(count - center),
-        grouped(count),
-        count as f64 / 1e6,
-        signed(count - (center + half) + 1),
-        signed(count - (center - half)),
-    ))
+    times.total = start.elapsed();
+    (rows, times)
 }
 
 #[cfg(test)]
@@ -711,40 +649,12 @@ mod tests {
         assert_eq!(top[1].path, "blocks.1");
     }
 
-    #[test]
-    fn flops_params_notes_explain_or_quantify() {
-        let head = |classes, fan_in| {
-            vec![rec(
-                OpKind::Linear,
-                &[0, fan_in],
-                &[0, classes],
-                Some(&[classes, fan_in]),
-            )]
-        };
-        // 174-class SSv2 Slow R50 printed with the 157-class count.
-        let ssv2 = entry("ssv2/slow_r50");
-        let count = 31_956_189 + 17 * 2049;
-        let note = params_note(&ssv2, count, &head(174, 2048)).unwrap();
-        assert!(
-            note.contains("157-class") && note.contains("charades") && note.contains("+34,833"),
-            "{note}"
-        );
-        // No class count explains it: the exact difference and its rounding range.
-        let sf = entry("ssv2/slowfast_r50");
-        let note = params_note(&sf, 34_045_558, &head(174, 2304)).unwrap();
-        assert!(
-            note.contains("Δ = +5,558") && note.contains("+559..+10,558"),
-            "{note}"
-        );
-        assert_eq!(params_note(&entry("k400/x3d_xs"), 3_794_274, &[]), None);
-    }
-
     /// vbench counts efficient X3D's original form, the one PyTorchVideo builds and fvcore counts,
     /// not the deployment form (BN folded into the convs, 3-D convs as 2-D taps).
     #[test]
     fn flops_efficient_x3d_counts_the_original_form() {
         let e = entry("mobile/efficient_x3d_xs");
-        let (vs, model) = crate::runner::build_model(&e, Device::Cpu).unwrap();
+        let (vs, model) = build_model(&e, Device::Cpu).unwrap();
         let s = measure(&e, model.as_ref(), &vs, Detail::None, None).unwrap();
         let ops = shape_pass(&e.id, model.as_ref(), &e.protocol, Device::Cpu).unwrap();
         let deploy = model
@@ -767,9 +677,9 @@ mod tests {
     #[test]
     fn flops_shape_pass_is_exact_and_x3d_xs_is_fvcore_2021() {
         let e = entry("k400/x3d_xs");
-        let (vs, model) = crate::runner::build_model(&e, Device::Cpu).unwrap();
+        let (vs, model) = build_model(&e, Device::Cpu).unwrap();
         let ops = shape_pass(&e.id, model.as_ref(), &e.protocol, Device::Cpu).unwrap();
-        let input = dummy_input(&e.protocol, 2, Device::Cpu);
+        let input = ModelInput::dummy(&e.protocol, 2, Device::Cpu);
         let (out, real) = record_ops(|| model.forward(&input));
         out.unwrap();
         assert_eq!(ops.len(), real.len());

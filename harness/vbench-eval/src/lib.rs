@@ -1,15 +1,19 @@
-//! Evaluation: the runner (views → model → aggregation → metrics), latency and telemetry.
-//! Produces `vbench_report` schema values; never formats them.
+//! Measurement: everything vbench times, counts or scores, split by responsibility.
+//!
+//! - [`run`]: a run as a library object ([`run::session::Session`]): entries → per-entry measurement →
+//!   resume → shards → results.json; `merge`, local `--jobs` and Slurm scripts beside it;
+//! - [`accuracy`]: one entry on its dataset (decode → inference loop → predictions file);
+//! - [`timing`]: latency, its statistics, telemetry and machine load;
+//! - [`flops`] and [`params`]: counting; [`model`]: the entry's model, random or from a
+//!   checkpoint; [`weights`]: the checkpoint cache; [`provenance`]: host and library facts.
+//!
+//! Produces `vbench_results` values; never formats them.
 
-pub mod evaluate;
+pub mod accuracy;
 pub mod flops;
-pub mod latency;
-pub mod load;
-pub mod merge;
-pub mod pipeline;
+pub mod model;
+pub mod params;
 pub mod provenance;
-pub mod runner;
-pub mod shard;
-pub mod stats;
-pub mod telemetry;
+pub mod run;
+pub mod timing;
 pub mod weights;

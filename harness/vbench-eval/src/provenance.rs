@@ -1,7 +1,7 @@
 //! Host, GPU and library facts for `results.json`. Never fails: what cannot be read is recorded as
 //! unknown, with the reason where there is one.
 
-use vbench_results::{GpuDevice, GpuProvenance, Host, Provenance};
+use vbench_results::{CudaRuntime, GpuDevice, GpuProvenance, Host, Provenance};
 
 pub fn host() -> Host {
     let mut sys = sysinfo::System::new();
@@ -62,17 +62,6 @@ pub fn gpu() -> GpuProvenance {
             .map(|v| format!("{}.{}", v / 1000, (v % 1000) / 10)),
         devices,
     }
-}
-
-/// What libtorch itself knows about CUDA: whether its CUDA runtime is loaded (a CUDA build), the
-/// runtime and cuDNN it was built against, and how many devices it sees now.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct CudaRuntime {
-    pub libtorch_has_cuda: bool,
-    pub available: bool,
-    pub device_count: i64,
-    pub cuda_runtime_version: Option<String>,
-    pub cudnn_version: Option<String>,
 }
 
 /// Never panics: the version hooks are only asked when libtorch has CUDA, and a throwing hook
@@ -169,6 +158,7 @@ pub fn collect(command: Vec<String>) -> Provenance {
         ffmpeg_version: ffmpeg_version(),
         threads: tch::get_num_threads() as i64,
         omp_env: omp_env(),
+        threads_requested: None,
     }
 }
 

@@ -78,9 +78,9 @@ impl SqueezeExcitation {
         let y = x
             .f_mul(&s)
             .map_err(crate::error::ModelError::torch(&self.path))?;
-        crate::flops::record(|| crate::flops::OpRecord {
+        crate::op_record::record(|| crate::op_record::OpRecord {
             path: self.path.clone(),
-            op: crate::flops::OpKind::Mul,
+            op: crate::op_record::OpKind::Mul,
             input_shape: x.size(),
             output_shape: y.size(),
             weight_shape: None,

@@ -15,9 +15,9 @@ use tch::{nn, Tensor};
 use vbench_suite::{Activation, Arch};
 
 use crate::error::{ModelError, Result};
-use crate::flops::OpKind;
 use crate::layers::{prefix, record, Act, AvgPool3d, Linear, MaxPool2d};
 use crate::net::{first_weight, run_blocks, NetBlock};
+use crate::op_record::OpKind;
 use crate::resnet::{create_resnet_blocks, ResNetConfig};
 use crate::roi_align::{roi_align, RoiAlignOpts};
 use crate::slowfast::{create_slowfast_backbone, SlowFastBackbone, SlowFastConfig};

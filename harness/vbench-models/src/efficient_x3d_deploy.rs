@@ -21,13 +21,12 @@
 //! batch dim) instead of one call per frame: the same per-frame arithmetic, any input size.
 
 use tch::Tensor;
-use vbench_suite::Arch;
 
 use crate::blocks::SqueezeExcitation;
 use crate::efficient_x3d::{head_outputs, ConvBnAct, EfficientX3d, X3dBottleneck, X3dOutput};
 use crate::error::{ModelError, Result};
-use crate::flops::{self, OpKind, OpRecord};
 use crate::layers::{record, Act, ActKind, Conv2d, Conv3d, GlobalAvgPool3d, Linear};
+use crate::op_record::{self, OpKind, OpRecord};
 
 fn torch_err(path: &str) -> impl Fn(tch::TchError) -> ModelError + '_ {
     ModelError::torch(path)
@@ -201,7 +200,7 @@ fn temporal(path: &str, taps: &[Conv2d], x: &Tensor) -> Result<Tensor> {
         let (o, ho, wo) = (ys[1], ys[2], ys[3]);
         let y = y.f_reshape([b, t, o, ho, wo]).map_err(&err)?;
         // Recorded as the 3D conv of one tap over the clip: clips in dim 0, frames in dim 2.
-        flops::record(|| OpRecord {
+        op_record::record(|| OpRecord {
             path: tap.path.clone(),
             op: OpKind::Conv,
             input_shape: vec![b, c, t, h, w],
@@ -342,7 +341,6 @@ impl DeployBottleneck {
 /// `convert_to_deployable_form(EfficientX3d)`, owning its fused weights (not in any var store).
 #[derive(Debug)]
 pub(crate) struct DeployEfficientX3d {
-    pub arch: Arch,
     stem: [DeployBlock; 2],
     blocks: Vec<DeployBottleneck>,
     conv_5: DeployBlock,
@@ -355,7 +353,7 @@ pub(crate) struct DeployEfficientX3d {
 }
 
 impl DeployEfficientX3d {
-    pub fn new(arch: Arch, m: &EfficientX3d) -> Result<Self> {
+    pub fn new(m: &EfficientX3d) -> Result<Self> {
         let stem = [
             DeployBlock::temporal(&m.stem_conv_xy)?,
             DeployBlock::temporal(&m.stem_conv)?,
@@ -366,7 +364,6 @@ impl DeployEfficientX3d {
         };
         let p = &m.projection;
         Ok(DeployEfficientX3d {
-            arch,
             stem,
             blocks: m
                 .stages

@@ -1,13 +1,13 @@
 //! The leaf modules, one thin wrapper per PyTorch layer. Each owns its state-dict prefix, runs the
 //! same ATen op PyTorch's module runs (so results match bit for bit where the kernels do), and
-//! reports its shapes to `flops` when a recording is active.
+//! reports its shapes to `op_record` when a recording is active.
 //!
 //! Weights start at zero / BN identity: the zoo is only meaningful with a checkpoint loaded.
 
 use tch::{nn, Kind, Tensor};
 
 use crate::error::{ModelError, Result};
-use crate::flops::{self, OpKind, OpRecord};
+use crate::op_record::{self, OpKind, OpRecord};
 
 /// The dotted state-dict prefix of a var-store path (`blocks.1.res_blocks.0`).
 pub(crate) fn prefix(p: &nn::Path) -> String {
@@ -47,7 +47,7 @@ pub(crate) fn record(
     weight: Option<&Tensor>,
     groups: i64,
 ) {
-    flops::record(|| OpRecord {
+    op_record::record(|| OpRecord {
         path: path.to_string(),
         op,
         input_shape: input.size(),

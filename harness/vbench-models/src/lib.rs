@@ -3,7 +3,7 @@
 //!
 //! One family per file, each builder named after PyTorchVideo's `create_*`; `nn::Path` segments
 //! are PyTorchVideo's state-dict keys word for word, so official `.pyth` checkpoints load strictly
-//! (`checkpoint`). Every leaf op goes through `layers`, which reports shapes to `flops`.
+//! (`checkpoint`). Every leaf op goes through `layers`, which reports shapes to `op_record` (counted by `vbench_eval::flops`).
 
 mod blocks;
 pub mod checkpoint;
@@ -12,11 +12,11 @@ pub mod detection;
 pub mod efficient_x3d;
 mod efficient_x3d_deploy;
 mod error;
-pub mod flops;
 mod head;
 mod layers;
 pub mod mvit;
 mod net;
+pub mod op_record;
 pub mod r2plus1d;
 mod registry;
 pub mod resnet;

@@ -14,11 +14,11 @@ use tch::{nn, Kind, Tensor};
 use vbench_suite::{Activation, Arch};
 
 use crate::error::{ModelError, Result};
-use crate::flops::{self, OpKind, OpRecord};
 use crate::layers::{
     matmul, param, prefix, record, residual_add, Act, ActKind, Conv3d, ConvOpts, LayerNorm, Linear,
     MaxPool3d,
 };
+use crate::op_record::{self, OpKind, OpRecord};
 
 /// `create_multiscale_vision_transformers` arguments the zoo sets; the rest are fixed at the
 /// builder's defaults (cls token on, separate position embeddings, conv pooling after the
@@ -209,7 +209,7 @@ fn attention_pool(
             let y = conv.forward_unrecorded(&grid)?;
             // PyTorch runs the shared per-head conv with heads in the batch dim; the recorder keeps
             // clips in dim 0, so this is recorded as the equivalent depthwise conv over all heads.
-            flops::record(|| {
+            op_record::record(|| {
                 let (mut x_shape, mut y_shape, mut w) =
                     (grid.size(), y.size(), conv.weight().size());
                 x_shape[0] = b;

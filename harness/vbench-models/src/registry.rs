@@ -1,7 +1,7 @@
 //! The public entry points: `Arch` → PyTorchVideo builder configuration → a `VideoModel`.
 
-use tch::{nn, Tensor};
-use vbench_suite::{Activation, Arch};
+use tch::{nn, Device, Kind, Tensor};
+use vbench_suite::{Activation, Arch, Protocol};
 
 use crate::csn::{self, CsnConfig};
 use crate::detection::{self, DetectionBackbone, DetectionConfig, DetectionNet};
@@ -22,6 +22,23 @@ use crate::x3d::{self, X3dConfig};
 pub enum ModelInput {
     Single(Tensor),
     SlowFast { slow: Tensor, fast: Tensor },
+}
+
+impl ModelInput {
+    /// `batch` views of `protocol`'s test view filled with random pixels (FLOPs shape passes and
+    /// latency do not depend on the values): `[batch, 3, T, crop, crop]`, α·T frames on SlowFast's
+    /// fast pathway.
+    pub fn dummy(protocol: &Protocol, batch: i64, device: Device) -> ModelInput {
+        let (t, s) = (protocol.frames as i64, protocol.crop as i64);
+        let opts = (Kind::Float, device);
+        match protocol.alpha {
+            Some(a) => ModelInput::SlowFast {
+                slow: Tensor::randn([batch, 3, t, s, s], opts),
+                fast: Tensor::randn([batch, 3, t * a as i64, s, s], opts),
+            },
+            None => ModelInput::Single(Tensor::randn([batch, 3, t, s, s], opts)),
+        }
+    }
 }
 
 /// Both `[B, classes]` (detectors: `[K, classes]`, one row per box). With more positions than the head pool covers (a crop larger than the
@@ -169,32 +186,29 @@ impl ModelConfig {
     /// Registers the variables under `vs` (state-dict keys) and returns the model.
     pub fn build(&self, arch: Arch, vs: &nn::Path) -> Result<Box<dyn VideoModel>> {
         Ok(match self {
-            ModelConfig::ResNet(c) => single(arch, resnet::create_resnet(vs, c)?),
-            ModelConfig::Csn(c) => single(arch, csn::create_csn(vs, c)?),
-            ModelConfig::R2plus1d(c) => single(arch, r2plus1d::create_r2plus1d(vs, c)?),
-            ModelConfig::X3d(c) => single(arch, x3d::create_x3d(vs, c)?),
+            ModelConfig::ResNet(c) => clip(arch, resnet::create_resnet(vs, c)?),
+            ModelConfig::Csn(c) => clip(arch, csn::create_csn(vs, c)?),
+            ModelConfig::R2plus1d(c) => clip(arch, r2plus1d::create_r2plus1d(vs, c)?),
+            ModelConfig::X3d(c) => clip(arch, x3d::create_x3d(vs, c)?),
             ModelConfig::SlowFast(c) => Box::new(SlowFastModel {
                 arch,
                 net: slowfast::create_slowfast(vs, c)?,
             }),
-            ModelConfig::Mvit(c) => Box::new(MvitModel {
+            ModelConfig::Mvit(c) => clip(
                 arch,
-                net: mvit::create_multiscale_vision_transformers(arch, vs, c)?,
-            }),
+                mvit::create_multiscale_vision_transformers(arch, vs, c)?,
+            ),
             ModelConfig::Detection(c) => Box::new(DetectionModel {
                 arch,
                 net: detection::create_detection(arch, vs, c)?,
             }),
-            ModelConfig::EfficientX3d(c) => Box::new(EfficientX3dModel {
-                arch,
-                net: efficient_x3d::create_efficient_x3d(vs, c)?,
-            }),
+            ModelConfig::EfficientX3d(c) => clip(arch, efficient_x3d::create_efficient_x3d(vs, c)?),
         })
     }
 }
 
-fn single(arch: Arch, net: Net) -> Box<dyn VideoModel> {
-    Box::new(SinglePathwayModel { arch, net })
+fn clip<N: ClipNet + 'static>(arch: Arch, net: N) -> Box<dyn VideoModel> {
+    Box::new(ClipModel { arch, net })
 }
 
 /// Builds a zoo entry with the requested head under `vs` (pass `vs.root()` so the keys are the
@@ -217,31 +231,94 @@ pub fn param_count(vs: &nn::VarStore) -> i64 {
         .sum()
 }
 
-struct SinglePathwayModel {
-    arch: Arch,
-    net: Net,
+/// A network that takes one clip: the CNNs built as [`Net`], MViT and efficient X3D (both forms).
+/// [`ClipModel`] is the one [`VideoModel`] wrapper they share.
+trait ClipNet: Send {
+    /// The stem's weight, whose device, dtype and input channels a clip is checked against.
+    fn first_weight(&self) -> Option<&Tensor>;
+    /// The network on a checked clip.
+    fn run(&self, x: &Tensor) -> Result<ModelOutput>;
+    /// See [`VideoModel::deploy_form`].
+    fn deploy_form(&self, _arch: Arch) -> Result<Option<Box<dyn VideoModel>>> {
+        Ok(None)
+    }
 }
 
-impl VideoModel for SinglePathwayModel {
+impl ClipNet for Net {
+    fn first_weight(&self) -> Option<&Tensor> {
+        Net::first_weight(self)
+    }
+    fn run(&self, x: &Tensor) -> Result<ModelOutput> {
+        let out = self.forward(x)?;
+        Ok(ModelOutput {
+            scores: out.scores,
+            pre_activation: out.pre_activation,
+        })
+    }
+}
+
+impl ClipNet for Mvit {
+    fn first_weight(&self) -> Option<&Tensor> {
+        Some(Mvit::first_weight(self))
+    }
+    fn run(&self, x: &Tensor) -> Result<ModelOutput> {
+        let out = self.forward(x)?;
+        Ok(ModelOutput {
+            scores: out.scores,
+            pre_activation: out.logits,
+        })
+    }
+}
+
+impl ClipNet for EfficientX3d {
+    fn first_weight(&self) -> Option<&Tensor> {
+        Some(EfficientX3d::first_weight(self))
+    }
+    fn run(&self, x: &Tensor) -> Result<ModelOutput> {
+        let out = self.forward(x)?;
+        Ok(ModelOutput {
+            scores: out.scores,
+            pre_activation: out.logits,
+        })
+    }
+    fn deploy_form(&self, arch: Arch) -> Result<Option<Box<dyn VideoModel>>> {
+        Ok(Some(clip(arch, DeployEfficientX3d::new(self)?)))
+    }
+}
+
+impl ClipNet for DeployEfficientX3d {
+    fn first_weight(&self) -> Option<&Tensor> {
+        Some(DeployEfficientX3d::first_weight(self))
+    }
+    fn run(&self, x: &Tensor) -> Result<ModelOutput> {
+        let out = self.forward(x)?;
+        Ok(ModelOutput {
+            scores: out.scores,
+            pre_activation: out.logits,
+        })
+    }
+}
+
+struct ClipModel<N> {
+    arch: Arch,
+    net: N,
+}
+
+impl<N: ClipNet> VideoModel for ClipModel<N> {
     fn arch(&self) -> Arch {
         self.arch
     }
 
     fn forward(&self, input: &ModelInput) -> Result<ModelOutput> {
-        let ModelInput::Single(x) = input else {
-            return Err(bad_input(
-                self.arch,
-                "expects a single clip, got two pathways",
-            ));
-        };
+        let x = single_clip(self.arch, input)?;
         tch::no_grad(|| {
             let x = prepare(self.arch, "clip", x, self.net.first_weight())?;
-            let out = self.net.forward(&x)?;
-            Ok(ModelOutput {
-                scores: out.scores,
-                pre_activation: out.pre_activation,
-            })
+            self.net.run(&x)
         })
+    }
+
+    fn deploy_form(&self) -> Result<Option<Box<dyn VideoModel>>> {
+        self.net.deploy_form(self.arch)
     }
 }
 
@@ -280,29 +357,6 @@ impl VideoModel for SlowFastModel {
             Ok(ModelOutput {
                 scores: out.scores,
                 pre_activation: out.pre_activation,
-            })
-        })
-    }
-}
-
-struct MvitModel {
-    arch: Arch,
-    net: Mvit,
-}
-
-impl VideoModel for MvitModel {
-    fn arch(&self) -> Arch {
-        self.arch
-    }
-
-    fn forward(&self, input: &ModelInput) -> Result<ModelOutput> {
-        let x = single_clip(self.arch, input)?;
-        tch::no_grad(|| {
-            let x = prepare(self.arch, "clip", x, Some(self.net.first_weight()))?;
-            let out = self.net.forward(&x)?;
-            Ok(ModelOutput {
-                scores: out.scores,
-                pre_activation: out.logits,
             })
         })
     }
@@ -370,56 +424,6 @@ impl VideoModel for DetectionModel {
         tch::no_grad(|| {
             let clips = self.clips(input)?;
             let out = self.net.forward(&clips, boxes)?;
-            Ok(ModelOutput {
-                scores: out.scores,
-                pre_activation: out.logits,
-            })
-        })
-    }
-}
-
-struct EfficientX3dModel {
-    arch: Arch,
-    net: EfficientX3d,
-}
-
-impl VideoModel for EfficientX3dModel {
-    fn arch(&self) -> Arch {
-        self.arch
-    }
-
-    fn forward(&self, input: &ModelInput) -> Result<ModelOutput> {
-        let x = single_clip(self.arch, input)?;
-        tch::no_grad(|| {
-            let x = prepare(self.arch, "clip", x, Some(self.net.first_weight()))?;
-            let out = self.net.forward(&x)?;
-            Ok(ModelOutput {
-                scores: out.scores,
-                pre_activation: out.logits,
-            })
-        })
-    }
-
-    fn deploy_form(&self) -> Result<Option<Box<dyn VideoModel>>> {
-        let net = DeployEfficientX3d::new(self.arch, &self.net)?;
-        Ok(Some(Box::new(DeployEfficientX3dModel { net })))
-    }
-}
-
-struct DeployEfficientX3dModel {
-    net: DeployEfficientX3d,
-}
-
-impl VideoModel for DeployEfficientX3dModel {
-    fn arch(&self) -> Arch {
-        self.net.arch
-    }
-
-    fn forward(&self, input: &ModelInput) -> Result<ModelOutput> {
-        let x = single_clip(self.net.arch, input)?;
-        tch::no_grad(|| {
-            let x = prepare(self.net.arch, "clip", x, Some(self.net.first_weight()))?;
-            let out = self.net.forward(&x)?;
             Ok(ModelOutput {
                 scores: out.scores,
                 pre_activation: out.logits,

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use tch::{nn, Device, Kind, Tensor};
 use vbench_suite::{Activation, Arch};
 
-use crate::flops::{record_ops, OpKind};
+use crate::op_record::{record_ops, OpKind};
 use crate::{build, zoo_config, ModelError, ModelInput};
 
 /// (slow or single frames, α) of each entry's protocol.

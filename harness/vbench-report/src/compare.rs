@@ -4,7 +4,8 @@
 
 use crate::error::{ReportError, Result};
 use crate::fmt;
-use crate::gate::{judge_latency, latency_setup, why_not, Policy, Verdict, ACCURACY_METRICS};
+use crate::fmt::latency_setup;
+use crate::gate::{judge_latency, why_not, Policy, Verdict, ACCURACY_METRICS};
 use crate::stats::mann_whitney_greater;
 use serde::Serialize;
 use vbench_results::{EntryResult, Measure, Results};

@@ -1,5 +1,9 @@
-//! Number formatting shared by the views, compare and gate: every number a person reads is formatted
-//! here, so templates never do arithmetic and non-finite values never print as "NaN".
+//! Formatting shared by the views, plots, compare and gate: every number a person reads is formatted
+//! here, so templates never do arithmetic and non-finite values never print as "NaN"; and the
+//! words a value is shown with (an entry's HTML anchor, a latency setup, an unmeasured status).
+
+use vbench_results::{FlopsResult, LatencyResult, Measure};
+use vbench_suite::Printed;
 
 /// `x` with `decimals`, or "—" when not finite.
 pub fn num(x: f64, decimals: usize) -> String {
@@ -67,6 +71,55 @@ pub fn p_value(p: f64) -> String {
     } else {
         format!("{p:.1e}")
     }
+}
+
+/// A printed published value, or "—".
+pub fn printed(p: Option<Printed>) -> String {
+    p.map(|p| p.to_string()).unwrap_or_else(|| "—".into())
+}
+
+/// `k400/x3d_xs` → `entry-k400-x3d_xs`: a valid, stable HTML id.
+pub fn anchor(id: &str) -> String {
+    let clean: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("entry-{clean}")
+}
+
+/// The word a not-measured [`Measure`] shows instead of a number, with its reason.
+pub fn unmeasured<T>(m: &Measure<T>) -> Option<(&'static str, &'static str, String)> {
+    match m {
+        Measure::Measured { .. } => None,
+        Measure::NotImplemented { reason } => {
+            Some(("not implemented", "not-implemented", reason.clone()))
+        }
+        Measure::Skipped { reason } => Some(("skipped", "skipped", reason.clone())),
+        Measure::Failed { error } => Some(("failed", "failed", error.clone())),
+    }
+}
+
+/// The GFLOPs shown for an entry: the convention that reproduces the published value, else the first.
+pub fn shown_gflops(f: &FlopsResult) -> Option<(f64, &str)> {
+    f.reproduced_by
+        .as_ref()
+        .and_then(|c| f.conventions.iter().find(|x| &x.convention == c))
+        .or(f.conventions.first())
+        .map(|c| (c.flops as f64 / 1e9, c.convention.as_str()))
+}
+
+/// "cpu, 4 threads, batch 1, fp32": latency measurements are compared only within one setup.
+pub fn latency_setup(l: &LatencyResult) -> String {
+    format!(
+        "{}, {} threads, batch {}, {}",
+        l.device, l.threads, l.batch, l.precision
+    )
 }
 
 #[cfg(test)]

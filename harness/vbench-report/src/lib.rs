@@ -8,6 +8,7 @@ pub mod fmt;
 pub mod gate;
 pub mod plot;
 pub mod stats;
+pub mod tables;
 pub mod view;
 pub mod view_detail;
 

@@ -3,11 +3,31 @@
 //! and each latency measurement's samples in order.
 
 use crate::error::{ReportError, Result};
-use crate::gate::latency_setup;
-use crate::view::{shown_gflops, LegendItem, PlotView};
+use crate::fmt::{latency_setup, shown_gflops};
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
+use serde::Serialize;
 use vbench_results::{EntryResult, Results};
+
+/// A plot's legend entry, drawn by the page (outside the SVG, so it never hides a point).
+#[derive(Debug, Clone, Serialize)]
+pub struct LegendItem {
+    pub label: String,
+    /// `#rrggbb`.
+    pub color: String,
+    /// Filled marker (measured) or hollow (published).
+    pub filled: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlotView {
+    pub id: String,
+    pub title: String,
+    /// Inline SVG from [`report_plots`], or empty when there is nothing to plot (`caption` says why).
+    pub svg: String,
+    pub caption: String,
+    pub legend: Vec<LegendItem>,
+}
 
 const PUBLISHED: RGBColor = RGBColor(110, 119, 129);
 /// Measured series, in order; colour-blind-safe (Okabe–Ito).

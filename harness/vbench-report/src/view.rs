@@ -1,10 +1,11 @@
 //! Display-ready view of a [`Results`]: every number formatted and every status decided here, so
 //! templates and exporters only lay strings out.
 
-use crate::fmt;
+use crate::fmt::{self, anchor, printed, shown_gflops, unmeasured};
+use crate::plot::{report_plots, PlotView};
 use crate::view_detail::{entry_detail, EntryDetail};
 use serde::Serialize;
-use vbench_results::{EntryResult, FlopsResult, Measure, Results};
+use vbench_results::{EntryResult, Measure, Results};
 use vbench_suite::Printed;
 
 /// Accuracy within this many points of the published value reads as "close" (the gate's default).
@@ -72,26 +73,6 @@ pub struct Inconsistency {
     pub status: String,
 }
 
-/// A plot's legend entry, drawn by the page (outside the SVG, so it never hides a point).
-#[derive(Debug, Clone, Serialize)]
-pub struct LegendItem {
-    pub label: String,
-    /// `#rrggbb`.
-    pub color: String,
-    /// Filled marker (measured) or hollow (published).
-    pub filled: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct PlotView {
-    pub id: String,
-    pub title: String,
-    /// Inline SVG from [`crate::plot`], or empty when there is nothing to plot (`caption` says why).
-    pub svg: String,
-    pub caption: String,
-    pub legend: Vec<LegendItem>,
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportView {
     pub title: String,
@@ -111,37 +92,6 @@ pub struct ReportView {
     pub counts: String,
 }
 
-pub(crate) fn printed(p: Option<Printed>) -> String {
-    p.map(|p| p.to_string()).unwrap_or_else(|| "—".into())
-}
-
-/// `k400/x3d_xs` → `entry-k400-x3d_xs`: a valid, stable HTML id.
-pub fn anchor(id: &str) -> String {
-    let clean: String = id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    format!("entry-{clean}")
-}
-
-/// The word a not-measured [`Measure`] shows instead of a number, with its reason.
-pub(crate) fn unmeasured<T>(m: &Measure<T>) -> Option<(&'static str, &'static str, String)> {
-    match m {
-        Measure::Measured { .. } => None,
-        Measure::NotImplemented { reason } => {
-            Some(("not implemented", "not-implemented", reason.clone()))
-        }
-        Measure::Skipped { reason } => Some(("skipped", "skipped", reason.clone())),
-        Measure::Failed { error } => Some(("failed", "failed", error.clone())),
-    }
-}
-
 fn measure_cell<T>(m: &Measure<T>, published: String, value: impl Fn(&T) -> Cell) -> Cell {
     match (m, unmeasured(m)) {
         (Measure::Measured { value: v }, _) => Cell {
@@ -156,15 +106,6 @@ fn measure_cell<T>(m: &Measure<T>, published: String, value: impl Fn(&T) -> Cell
         },
         _ => Cell::none(published),
     }
-}
-
-/// The GFLOPs shown for an entry: the convention that reproduces the published value, else the first.
-pub(crate) fn shown_gflops(f: &FlopsResult) -> Option<(f64, &str)> {
-    f.reproduced_by
-        .as_ref()
-        .and_then(|c| f.conventions.iter().find(|x| &x.convention == c))
-        .or(f.conventions.first())
-        .map(|c| (c.flops as f64 / 1e9, c.convention.as_str()))
 }
 
 /// Status of a count against a printed value: match, or explained/mismatch by whether a note exists.
@@ -527,7 +468,7 @@ impl ReportView {
             inconsistencies: inconsistencies(r, &rows),
             has_accuracy_top: r.entries.iter().any(|e| e.published.top1.is_some()),
             has_map: r.entries.iter().any(|e| e.published.map.is_some()),
-            plots: crate::plot::report_plots(r),
+            plots: report_plots(r),
             details: r.entries.iter().map(entry_detail).collect(),
             rows,
             counts,

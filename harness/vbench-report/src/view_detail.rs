@@ -3,8 +3,8 @@
 //! every sample. Strings only, like the rest of the view.
 
 use crate::fmt;
-use crate::gate::latency_setup;
-use crate::view::{anchor, printed, unmeasured};
+use crate::fmt::{anchor, latency_setup, printed, unmeasured};
+use crate::plot::samples_svg;
 use serde::Serialize;
 use vbench_results::{EntryResult, LatencyResult, Measure};
 
@@ -330,7 +330,7 @@ fn latency_detail(m: &Measure<vbench_results::LatencyResult>) -> LatencyDetail {
         .unwrap_or_default();
     let svg = m
         .value()
-        .and_then(|l| crate::plot::samples_svg(&l.samples_ms, &setup).ok())
+        .and_then(|l| samples_svg(&l.samples_ms, &setup).ok())
         .unwrap_or_default();
     LatencyDetail {
         section: section(m, latency_rows),

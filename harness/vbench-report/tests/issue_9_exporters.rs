@@ -130,7 +130,7 @@ fn issue_9_html_snapshot_and_structure() {
     snapshot("fixture.html", &html);
     let results = common::fixture();
     for e in &results.entries {
-        let anchor = vbench_report::view::anchor(&e.id);
+        let anchor = vbench_report::fmt::anchor(&e.id);
         assert!(
             html.contains(&format!("<section class=\"entry-detail\" id=\"{anchor}\"")),
             "{} detail",

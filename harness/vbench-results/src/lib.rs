@@ -1,12 +1,16 @@
 //! The data model of outcomes, shared by the measuring side (`vbench-eval`) and the judging side
 //! (`vbench-report`): the `results.json` schema and its atomic io, the metrics (computed exactly as
-//! PySlowFast does), and the predictions file format with its reader, writer and scoring. No tch,
-//! no ffmpeg: anything that reads results can depend on it.
+//! PySlowFast does), the predictions file format with its reader, writer and scoring, the
+//! telemetry stored with a latency, and the JSON documents of `vbench latency` and `vbench infer`.
+//! No tch, no ffmpeg: anything that reads results can depend on it.
 
 pub mod io;
 pub mod metrics;
 pub mod predictions;
+pub mod reports;
 pub mod schema;
+pub mod telemetry;
 
 pub use io::{load_results, save_results, write_atomic, ResultsError};
+pub use reports::*;
 pub use schema::*;

@@ -36,10 +36,14 @@ pub struct Provenance {
     pub gpu: GpuProvenance,
     pub libtorch_version: Option<String>,
     pub ffmpeg_version: Option<String>,
-    /// Intra-op threads libtorch used.
+    /// Intra-op threads libtorch used (in effect on the measuring thread).
     pub threads: i64,
     /// OMP_NUM_THREADS / MKL_NUM_THREADS as set in the environment, if at all.
     pub omp_env: Vec<(String, String)>,
+    /// Intra-op threads the run asked for (`--threads`); absent: libtorch's choice. OpenMP's count
+    /// is per OS thread, so `threads` says what was in effect where the run measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads_requested: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -166,6 +170,37 @@ pub struct FlopsResult {
     pub reproduced_by: Option<String>,
     pub note: Option<String>,
     pub breakdown: Vec<LayerFlops>,
+}
+
+impl FlopsResult {
+    /// The conventions that print as the published value, where they all give `reproduced_by`'s
+    /// count: `fvcore-2021 = fvcore-eval` for a model without BatchNorm. What `vbench stats` shows.
+    pub fn reproduced_label(&self) -> Option<String> {
+        let by = self.reproduced_by.as_deref()?;
+        let count = self.conventions.iter().find(|c| c.convention == by)?.flops;
+        let same: Vec<&str> = self
+            .conventions
+            .iter()
+            .filter(|c| c.flops == count)
+            .map(|c| c.convention.as_str())
+            .collect();
+        Some(same.join(" = "))
+    }
+}
+
+/// Params and FLOPs of one view of an entry, for a model built from it (values do not matter).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EntryStats {
+    pub params: ParamsResult,
+    pub flops: FlopsResult,
+}
+
+/// `vbench stats`: an entry and its counts (not implemented: the architecture is not built;
+/// failed: the shape pass failed).
+#[derive(Debug, Clone)]
+pub struct EntryCounts {
+    pub entry: vbench_suite::Entry,
+    pub stats: Measure<EntryStats>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -305,7 +340,7 @@ pub struct LatencyResult {
     #[serde(default)]
     pub under_foreign_load: bool,
     pub loadavg_1m: Option<f64>,
-    /// `vbench_eval::telemetry::Telemetry` as JSON: peak memory and threads; on CUDA the NVML
+    /// [`crate::telemetry::Telemetry`] as JSON: peak memory and threads; on CUDA the NVML
     /// readings (memory, power, energy per clip, clocks, temperature, throttling) or why none.
     pub telemetry: Option<serde_json::Value>,
     /// OMP_NUM_THREADS, MKL_NUM_THREADS, ... as set while measuring (empty: none set).

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use vbench_data::check::{check_manifest, CheckOptions, DatasetCheck};
 use vbench_data::datasets::load_manifest;
 use vbench_data::frame_views::charades_clip_duration;
-use vbench_eval::evaluate::kinetics400_classes;
+use vbench_eval::accuracy::evaluate::kinetics400_classes;
 use vbench_suite::{load_suite, Dataset, Plan};
 
 #[derive(clap::Args)]

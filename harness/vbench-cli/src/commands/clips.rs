@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use vbench_data::ava_views::extract_keyframe_views;
 use vbench_data::{extract_views, view_tensor_name, write_views_safetensors};
-use vbench_eval::evaluate::load_entry_dataset;
+use vbench_eval::accuracy::evaluate::load_entry_dataset;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -42,9 +42,9 @@ pub fn exec(args: Args) -> Result<ExitCode> {
     if !matches!(args.format.as_str(), "table" | "json") {
         bail!("unknown --format `{}`; use table or json", args.format);
     }
-    let mut entry = super::infer::resolve_entry(args.suite.as_deref(), &args.entry)?;
+    let mut entry = super::common::resolve_entry(args.suite.as_deref(), &args.entry)?;
     if let Some(v) = &args.views {
-        let (t, c) = super::infer::parse_views(v)?;
+        let (t, c) = super::common::parse_views(v)?;
         entry.protocol.temporal_clips = t;
         entry.protocol.spatial_crops = c;
     }

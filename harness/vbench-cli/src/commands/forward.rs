@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tch::Tensor;
-use vbench_eval::evaluate::load_model;
+use vbench_eval::model::load_model;
 use vbench_models::ModelInput;
 
 #[derive(clap::Args)]
@@ -30,8 +30,8 @@ pub struct Args {
 }
 
 pub fn exec(args: Args) -> Result<ExitCode> {
-    let entry = super::infer::resolve_entry(None, &args.entry)?;
-    let device = super::run::parse_device(&args.device)?;
+    let entry = super::common::resolve_entry(None, &args.entry)?;
+    let device = super::common::parse_device(&args.device)?;
     let (_vs, model) = load_model(&entry, &args.weights, device)?;
     let mut tensors: HashMap<String, Tensor> = Tensor::read_safetensors(&args.input)
         .with_context(|| format!("{}: cannot read safetensors", args.input.display()))?

@@ -1,7 +1,9 @@
-//! One file per subcommand: clap `Args` + `exec()`.
+//! One file per subcommand: clap `Args` + `exec()`, which parses, calls one library function and
+//! prints. What several commands share is in `common`; no command imports another.
 
 pub mod check_data;
 pub mod clips;
+pub mod common;
 pub mod compare;
 pub mod fetch;
 pub mod forward;

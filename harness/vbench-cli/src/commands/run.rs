@@ -1,19 +1,14 @@
 //! `vbench run`: suite → plan → per entry (params, FLOPs, latency, accuracy) → results.json after every
-//! entry (atomic) → report.html. Re-running into the same --out resumes: finished entries are kept.
+//! entry (atomic) → report.html, all in `vbench_eval::run::Session`. Re-running into the same
+//! --out resumes: finished entries are kept.
 
-use anyhow::{bail, Context, Result};
-use std::path::{Path, PathBuf};
+use super::common::{device_flag, print_summary, RunDisplay};
+use anyhow::Result;
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
-use vbench_eval::evaluate::{AccuracyOptions, WeightsSource};
-use vbench_eval::latency::LatencyOptions;
-use vbench_eval::pipeline::EvalOptions;
-use vbench_eval::runner::{measure_entry_with_accuracy, RunOptions};
-use vbench_report::exporter;
-use vbench_results::{
-    load_results, save_results, write_atomic, EntryResult, Results, SuiteSummary,
-};
-use vbench_suite::{load_suite, Plan};
+use vbench_eval::run::options::{LatencyPlan, RunOptions};
+use vbench_eval::run::session::Session;
+use vbench_eval::run::shard::Shard;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -47,7 +42,7 @@ pub struct Args {
     device: String,
     /// libtorch intra-op threads [default: libtorch's choice].
     #[arg(long)]
-    threads: Option<i32>,
+    threads: Option<usize>,
     /// Kept latency samples per entry.
     #[arg(long, default_value_t = 5)]
     latency_iters: u32,
@@ -63,191 +58,37 @@ pub struct Args {
     /// Evaluate only shard i of N: the videos at list positions p with p mod N = i (merge the
     /// N output folders with `vbench merge`).
     #[arg(long, value_name = "i/N", conflicts_with = "jobs")]
-    shard: Option<vbench_eval::shard::Shard>,
+    shard: Option<Shard>,
     /// Run as K local shard processes (--out DIR/shard-i each), then merge them into --out.
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=1024))]
     jobs: Option<u32>,
 }
 
-/// `cpu`, `cuda` or `cuda:<i>`; a CUDA device libtorch cannot see is refused here, before any work.
-pub fn parse_device(s: &str) -> Result<tch::Device> {
-    let device = match s {
-        "cpu" => tch::Device::Cpu,
-        "cuda" => tch::Device::Cuda(0),
-        _ => match s.strip_prefix("cuda:").and_then(|i| i.parse().ok()) {
-            Some(i) => tch::Device::Cuda(i),
-            None => bail!("unknown --device `{s}`; use cpu, cuda or cuda:<index>"),
-        },
-    };
-    vbench_eval::latency::check_device(device)?;
-    Ok(device)
-}
-
-/// Creates `dir` and proves it writable before any work starts.
-fn prepare_out(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("--out {}: cannot create directory", dir.display()))?;
-    write_atomic(&dir.join(".vbench-write-probe"), b"ok")
-        .with_context(|| format!("--out {}: not writable", dir.display()))?;
-    let _ = std::fs::remove_file(dir.join(".vbench-write-probe"));
-    Ok(())
-}
-
-/// Entries of a previous run into the same directory that can be kept (same suite and protocol, not failed).
-fn resumable(path: &Path, plan: &Plan) -> Vec<EntryResult> {
-    let Ok(old) = load_results(path) else {
-        return Vec::new();
-    };
-    if old.suite.name != plan.suite.name {
-        return Vec::new();
-    }
-    old.entries
-        .into_iter()
-        .filter(|r| {
-            plan.entries
-                .iter()
-                .any(|e| e.id == r.id && e.protocol == r.protocol)
-                && r.params.status() != "failed"
-                && r.latency.iter().all(|l| l.status() != "failed")
-        })
-        .collect()
-}
-
 pub fn exec(args: Args) -> Result<ExitCode> {
-    let plan = load_suite(&args.suite)?;
-    let selected: Vec<_> = plan
-        .entries
-        .iter()
-        .filter(|e| {
-            args.entries.is_empty() || args.entries.iter().any(|n| *n == e.name || *n == e.id)
-        })
-        .collect();
-    if selected.is_empty() {
-        bail!(
-            "no entry of suite `{}` matches --entry {:?}",
-            plan.suite.name,
-            args.entries
-        );
-    }
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("out").join(&plan.suite.name));
-    prepare_out(&out)?;
-    if let Some(shard) = args.shard {
-        super::merge::record_shard(&out, shard, &plan, &selected, args.fresh)?;
-    }
-    let device = parse_device(&args.device)?;
-    if let Some(n) = args.threads {
-        tch::set_num_threads(n);
-    }
     let opts = RunOptions {
-        device,
-        latency: (!args.no_latency).then(|| LatencyOptions {
-            device,
-            threads: tch::get_num_threads() as i64,
+        suite: args.suite,
+        entries: args.entries,
+        out: args.out,
+        device: device_flag(&args.device)?,
+        threads: args.threads,
+        latency: (!args.no_latency).then_some(LatencyPlan {
             warmup: args.latency_warmup,
             iters: args.latency_iters,
-            max_time: Duration::from_secs(300),
-            ..LatencyOptions::default()
         }),
-        data_root: args.data_root.clone(),
-        weights_dir: args.weights_dir.clone(),
-    };
-
-    if args.weights.is_some() && selected.len() != 1 {
-        bail!("--weights needs exactly one --entry (other entries have other checkpoints)");
-    }
-    if let Some(jobs) = args.jobs.filter(|&k| k > 1) {
-        let threads_given = args.threads.is_some();
-        return super::merge::run_jobs(jobs as usize, &out, &selected, &opts, threads_given);
-    }
-    let accuracy = args.data_root.as_ref().map(|root| AccuracyOptions {
-        dataset: plan.suite.dataset,
-        suite: args.suite.clone(),
-        data_root: root.clone(),
-        weights: match &args.weights {
-            Some(f) => WeightsSource::File(f.clone()),
-            None => WeightsSource::Cache(
-                args.weights_dir
-                    .clone()
-                    .unwrap_or_else(vbench_eval::weights::default_dir),
-            ),
-        },
-        out_dir: out.clone(),
+        data_root: args.data_root,
+        weights_dir: args.weights_dir,
+        weights: args.weights,
+        batch: args.batch,
+        decode_threads: args.decode_threads,
         fresh: args.fresh,
-        eval: EvalOptions {
-            device,
-            batch: args.batch,
-            decode_threads: args.decode_threads,
-            ..EvalOptions::default()
-        },
-        shard: args.shard.unwrap_or_default(),
-    });
-
-    let results_path = out.join("results.json");
-    let mut previous = if args.fresh {
-        Vec::new()
-    } else {
-        resumable(&results_path, &plan)
+        shard: args.shard,
+        jobs: args.jobs.map(|k| k as usize),
+        command: std::env::args().collect(),
     };
-    // With data, entries whose accuracy was skipped or failed are measured again (their
-    // predictions file resumes).
-    if accuracy.is_some() {
-        previous.retain(|r| !matches!(r.accuracy.status(), "skipped" | "failed"));
-    }
-    let mut results = Results {
-        schema_version: vbench_results::SCHEMA_VERSION,
-        suite: SuiteSummary {
-            name: plan.suite.name.clone(),
-            title: plan.suite.title.clone(),
-            dataset: format!("{:?}", plan.suite.dataset).to_lowercase(),
-            task: format!("{:?}", plan.suite.task).to_lowercase(),
-            source: plan.source.display().to_string(),
-            description: plan.suite.description.clone(),
-        },
-        provenance: vbench_eval::provenance::collect(std::env::args().collect()),
-        entries: Vec::new(),
-    };
-    for (i, entry) in selected.iter().enumerate() {
-        let prefix = format!("[{}/{}] {}", i + 1, selected.len(), entry.id);
-        if let Some(done) = previous.iter().find(|r| r.id == entry.id) {
-            eprintln!("{prefix}: kept from the previous run in {}", out.display());
-            results.entries.push(done.clone());
-            continue;
-        }
-        eprintln!("{prefix}: measuring");
-        let mut progress = crate::commands::score::progress_bar(&prefix);
-        let r = measure_entry_with_accuracy(entry, &opts, accuracy.as_ref(), &mut progress);
-        if accuracy.is_some() {
-            crate::commands::score::print_accuracy(&prefix, &r.accuracy);
-        }
-        eprintln!(
-            "{prefix}: params {}, FLOPs {}, latency {}, accuracy {}",
-            r.params.status(),
-            r.flops.status(),
-            r.latency.first().map_or("off", |l| l.status()),
-            r.accuracy.status()
-        );
-        results.entries.push(r);
-        save_results(&results_path, &results)?;
-    }
-    results.provenance.finished_at = Some(vbench_eval::provenance::now_utc());
-    save_results(&results_path, &results)?;
-    let html = exporter("html")
-        .context("html exporter")?
-        .render(&results)?;
-    write_atomic(&out.join("report.html"), html.as_bytes())?;
-    println!(
-        "{}",
-        exporter("markdown")
-            .context("markdown exporter")?
-            .render(&results)?
-    );
-    println!(
-        "wrote {} and {}",
-        results_path.display(),
-        out.join("report.html").display()
-    );
+    let session = Session::open(opts)?;
+    let out = session.folder().dir().to_path_buf();
+    let mut display = RunDisplay::default();
+    let results = session.run(&mut |e| display.show(e))?;
+    print_summary(&results, &out)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -21,7 +21,7 @@ mod published;
 pub use policy::{Policy, Severity, DEFAULT_POLICY_TOML};
 pub use published::gate_against_published;
 
-use crate::fmt;
+use crate::fmt::{self, latency_setup};
 use crate::stats::{mann_whitney_greater, median};
 use serde::Serialize;
 use vbench_results::{AccuracyResult, EntryResult, LatencyResult, Measure, Results};
@@ -137,14 +137,6 @@ impl<'a> Checks<'a> {
             message: message.into(),
         });
     }
-}
-
-/// "cpu, 4 threads, batch 1, fp32": latency measurements are compared only within one setup.
-pub fn latency_setup(l: &LatencyResult) -> String {
-    format!(
-        "{}, {} threads, batch {}, {}",
-        l.device, l.threads, l.batch, l.precision
-    )
 }
 
 /// What a not-measured [`Measure`] says, for messages.

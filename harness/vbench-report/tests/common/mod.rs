@@ -330,6 +330,7 @@ pub fn fixture() -> Results {
             ffmpeg_version: Some("5.1.6".into()),
             threads: 4,
             omp_env: vec![("OMP_NUM_THREADS".into(), "4".into())],
+            threads_requested: None,
         },
         entries: vec![x3d, sf, mvit],
     }

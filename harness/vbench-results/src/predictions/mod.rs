@@ -64,6 +64,18 @@ pub enum PredictionsError {
         found: String,
         expected: String,
     },
+    #[error("{path}: written for {found}, not {expected}")]
+    OtherEntry {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
+    #[error("{path}: its protocol differs from {entry}'s in the suite: {protocol}")]
+    OtherProtocol {
+        path: PathBuf,
+        entry: String,
+        protocol: String,
+    },
     #[error("{path}: {source}")]
     Metrics {
         path: PathBuf,

@@ -11,7 +11,7 @@ use crate::metrics::MetricsError;
 use crate::schema::{AccuracyDetails, AccuracyResult, ClassAp, FailureGroup};
 use std::collections::BTreeMap;
 use std::path::Path;
-use vbench_suite::Aggregation;
+use vbench_suite::{Aggregation, Entry};
 
 /// Metrics recomputed from a predictions file.
 #[derive(Debug, Clone)]
@@ -26,6 +26,27 @@ pub struct Scored {
     pub not_reached: usize,
     /// A torn last line was present (and ignored).
     pub torn_tail: bool,
+}
+
+impl Scored {
+    /// Refuses a file (`path`) written for another entry than `entry`, or with another protocol.
+    pub fn check_written_for(&self, path: &Path, entry: &Entry) -> Result<()> {
+        if self.header.entry != entry.id {
+            return Err(PredictionsError::OtherEntry {
+                path: path.to_path_buf(),
+                found: self.header.entry.clone(),
+                expected: entry.id.clone(),
+            });
+        }
+        if self.header.protocol != entry.protocol {
+            return Err(PredictionsError::OtherProtocol {
+                path: path.to_path_buf(),
+                entry: entry.id.clone(),
+                protocol: serde_json::to_string(&self.header.protocol).unwrap_or_default(),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// One record after reading: its views reduced to the aggregate and clip-level counts.

@@ -1,4 +1,4 @@
-//! Shape-level op recorder for FLOP counting. Every conv / norm / linear / pool / activation in
+//! Shape-level op recorder (`vbench_eval::flops` counts FLOPs from what it records). Every conv / norm / linear / pool / activation in
 //! this crate goes through a wrapper in `layers.rs` that reports here while a recording is active;
 //! FLOP conventions (multiply-adds, BN at 2 or 5 per element, ...) are applied by the consumer.
 //!

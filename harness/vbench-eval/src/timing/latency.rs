@@ -3,13 +3,16 @@
 //! more than `max_foreign_load` of the machine are discarded and counted. Telemetry (peak memory,
 //! threads; NVML on CUDA) covers the sampling. Measurement only: no formatting.
 
-use crate::load::{loadavg_1m, LoadWindow, WindowReading};
-use crate::telemetry::{self, GpuSampler, GpuTelemetry, Telemetry};
-use crate::{provenance, stats};
+use crate::provenance;
+use crate::timing::machine_load::{loadavg_1m, LoadWindow, WindowReading};
+use crate::timing::stats;
+use crate::timing::telemetry::{self, GpuSampler};
+use crate::timing::{set_threads, BadThreads};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tch::Device;
 use vbench_models::{ModelInput, VideoModel};
+use vbench_results::telemetry::{GpuTelemetry, Telemetry};
 use vbench_results::{LatencyResult, Measure};
 use vbench_suite::{Entry, Precision};
 
@@ -25,12 +28,16 @@ pub enum LatencyError {
     },
     #[error("{file}: TorchScript: {message}")]
     TorchScript { file: String, message: String },
+    #[error(transparent)]
+    Threads(#[from] BadThreads),
 }
 
 #[derive(Debug, Clone)]
 pub struct LatencyOptions {
     pub device: Device,
-    pub threads: i64,
+    /// libtorch intra-op threads for the measurement, set on the measuring thread (OpenMP's count
+    /// is per OS thread); `None`: whatever that thread has.
+    pub threads: Option<usize>,
     pub batch: i64,
     pub precision: String,
     pub warmup: u32,
@@ -52,7 +59,7 @@ impl Default for LatencyOptions {
     fn default() -> Self {
         LatencyOptions {
             device: Device::Cpu,
-            threads: tch::get_num_threads() as i64,
+            threads: None,
             batch: 1,
             precision: "fp32".into(),
             warmup: 1,
@@ -173,6 +180,7 @@ pub fn measure<E: std::fmt::Display>(
     opts: &LatencyOptions,
 ) -> Result<LatencyResult, LatencyError> {
     check_device(opts.device)?;
+    set_threads(opts.threads)?;
     let _guard = tch::no_grad_guard();
     let failed = |stage, iteration, e: E| LatencyError::Forward {
         stage,
@@ -250,15 +258,17 @@ pub fn measure<E: std::fmt::Display>(
     Ok(result)
 }
 
-/// Statistics of kept samples (ms per batch).
+/// Statistics of kept samples (ms per batch), recorded with `opts`' setup. The thread count is
+/// `opts.threads`; without one, the count in effect on this thread (what [`measure`] ran with).
 pub fn summarize(samples_ms: Vec<f64>, discarded: u32, opts: &LatencyOptions) -> LatencyResult {
     let mut sorted = samples_ms.clone();
     sorted.sort_by(f64::total_cmp);
     let mean = stats::mean(&sorted);
     LatencyResult {
         device: device_name(opts.device),
-        // What libtorch uses, which is what ran (opts may predate a later set_num_threads).
-        threads: tch::get_num_threads() as i64,
+        threads: opts
+            .threads
+            .map_or_else(|| tch::get_num_threads() as i64, |n| n as i64),
         batch: opts.batch,
         precision: opts.precision.clone(),
         warmup: opts.warmup,
@@ -307,7 +317,7 @@ pub fn measure_model(
     opts: &LatencyOptions,
 ) -> Result<LatencyResult, LatencyError> {
     check_device(opts.device)?;
-    let input = crate::runner::dummy_input(&e.protocol, opts.batch, opts.device);
+    let input = ModelInput::dummy(&e.protocol, opts.batch, opts.device);
     let mut r = measure(|| model.forward(&input).map(drop), opts)?;
     r.note = host_note(e, opts.device);
     Ok(r)
@@ -393,7 +403,7 @@ pub fn measure_torchscript(
     opts: &LatencyOptions,
 ) -> Result<LatencyResult, LatencyError> {
     check_device(opts.device)?;
-    let input = crate::runner::dummy_input(&e.protocol, opts.batch, opts.device);
+    let input = ModelInput::dummy(&e.protocol, opts.batch, opts.device);
     let opts = LatencyOptions {
         warmup: opts.warmup.max(3),
         ..opts.clone()

@@ -1,19 +1,21 @@
 //! The dataset evaluation of one suite entry: the dataset list under `--data-root`, the entry's
-//! checkpoint, every video and view through [`crate::pipeline`], per-video predictions appended
+//! checkpoint, every video and view through [`crate::accuracy::pipeline`], per-video predictions appended
 //! to a resumable file ([`vbench_results::predictions`]), and the metrics recomputed from that file, so a
 //! resumed run and an uninterrupted one report the same numbers.
 
-use crate::pipeline::{run_videos, EvalOptions, FailureKind, VideoFailure, VideoJob, VideoOutcome};
+use crate::accuracy::pipeline::{
+    run_videos, EvalOptions, FailureKind, VideoFailure, VideoJob, VideoOutcome,
+};
+use crate::model::{load_model, LoadError};
+use crate::run::shard::Shard;
 use crate::weights::{sha256_file, WeightsCache, WeightsError};
 use std::path::{Path, PathBuf};
-use tch::{nn::VarStore, Device};
 use vbench_data::check::label_problem;
 use vbench_data::datasets::{
     load_manifest, load_manifest_with, manifest_hash, Labels, Manifest, Sample, Source,
 };
 use vbench_data::DataError;
-use vbench_models::checkpoint::{load_strict, read_state_dict, CheckpointError};
-use vbench_models::{ModelError, VideoModel};
+use vbench_models::checkpoint::CheckpointError;
 use vbench_results::predictions::{
     BoxRecord, DatasetInfo, GtBoxRecord, Header, PredictionsError, PredictionsWriter, Record,
     RecordStatus, ViewRecord, WeightsInfo,
@@ -23,7 +25,7 @@ use vbench_suite::{Dataset, Entry, Task};
 
 /// The 400 Kinetics class names in label-index order (mmaction2's `label_map_k400.txt`,
 /// Apache-2.0): folder layouts map to indices through it, and `vbench infer` prints it.
-pub const KINETICS400_CLASSES: &str = include_str!("../data/kinetics400_classnames.txt");
+pub const KINETICS400_CLASSES: &str = include_str!("../../data/kinetics400_classnames.txt");
 
 pub fn kinetics400_classes() -> Vec<String> {
     KINETICS400_CLASSES
@@ -36,26 +38,8 @@ pub fn kinetics400_classes() -> Vec<String> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
-    #[error("{entry}: {source}")]
-    Model {
-        entry: String,
-        #[source]
-        source: Box<ModelError>,
-    },
-    /// A strict load that fails on keys or shapes: most likely another entry's checkpoint.
-    #[error("{entry}: the checkpoint does not fit {arch} (is it another entry's?): {source}")]
-    CheckpointMismatch {
-        entry: String,
-        arch: String,
-        #[source]
-        source: Box<CheckpointError>,
-    },
-    #[error("{entry}: {source}")]
-    Checkpoint {
-        entry: String,
-        #[source]
-        source: Box<CheckpointError>,
-    },
+    #[error(transparent)]
+    Load(#[from] LoadError),
     #[error(transparent)]
     Weights(#[from] WeightsError),
     #[error(transparent)]
@@ -65,39 +49,6 @@ pub enum EvalError {
 }
 
 type Result<T, E = EvalError> = std::result::Result<T, E>;
-
-/// Builds `entry`'s model and loads `weights` strictly.
-pub fn load_model(
-    entry: &Entry,
-    weights: &Path,
-    device: Device,
-) -> Result<(VarStore, Box<dyn VideoModel>)> {
-    let mut vs = VarStore::new(device);
-    let model = vbench_models::build(
-        entry.arch,
-        entry.protocol.num_classes as i64,
-        entry.protocol.head_activation,
-        &vs.root(),
-    )
-    .map_err(|source| EvalError::Model {
-        entry: entry.id.clone(),
-        source: Box::new(source),
-    })?;
-    let checkpoint = |source: CheckpointError| match source {
-        CheckpointError::Mismatch { .. } => EvalError::CheckpointMismatch {
-            entry: entry.id.clone(),
-            arch: entry.arch.to_string(),
-            source: Box::new(source),
-        },
-        _ => EvalError::Checkpoint {
-            entry: entry.id.clone(),
-            source: Box::new(source),
-        },
-    };
-    let tensors = read_state_dict(weights).map_err(checkpoint)?;
-    load_strict(&mut vs, tensors, weights).map_err(checkpoint)?;
-    Ok((vs, model))
-}
 
 /// Reads `dataset`'s list under `root` (layouts: `docs/datasets.md`, `vbench_data::datasets::
 /// load_manifest`); Kinetics class folders map through the Kinetics-400 names.
@@ -128,10 +79,10 @@ pub fn resolve_weights(entry: &Entry, source: &WeightsSource) -> Result<Option<(
     match source {
         WeightsSource::File(p) => {
             if !p.exists() {
-                return Err(EvalError::Checkpoint {
+                return Err(EvalError::Load(LoadError::Checkpoint {
                     entry: entry.id.clone(),
                     source: Box::new(CheckpointError::NotFound { file: p.clone() }),
-                });
+                }));
             }
             Ok(Some((p.clone(), sha256_file(p)?)))
         }
@@ -157,7 +108,7 @@ pub struct AccuracyOptions {
     pub fresh: bool,
     pub eval: EvalOptions,
     /// Only this shard's videos (`vbench run --shard i/N`; the rule is in `shard.rs`).
-    pub shard: crate::shard::Shard,
+    pub shard: Shard,
 }
 
 /// Progress of [`measure_accuracy`], for a progress bar.

@@ -1,4 +1,4 @@
-//! `vbench merge`: shards of one run (`vbench run --shard i/N`, see [`crate::shard`]) back into one
+//! `vbench merge`: shards of one run (`vbench run --shard i/N`, see [`crate::run::shard`]) back into one
 //! run, as if it had been a single process.
 //!
 //! Everything is checked before anything is written: every shard `0..N` present exactly once, all
@@ -10,12 +10,14 @@
 //! same bits. Files go to a staging folder first and are renamed into place only when all of them
 //! exist, `results.json` last; a refused merge leaves `--out` as it was.
 
-use crate::shard::{Shard, ShardError, ShardManifest};
+use crate::run::output;
+use crate::run::shard::{self, Shard, ShardError, ShardManifest};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use vbench_report::ReportError;
 use vbench_results::predictions::{jsonl, score_file, Header, PredictionsError};
 use vbench_results::{
     load_results, EntryResult, EvalTiming, Measure, Provenance, Results, ResultsError,
@@ -68,6 +70,8 @@ pub enum MergeError {
     },
     #[error("--out {out}: {message}")]
     Out { out: PathBuf, message: String },
+    #[error(transparent)]
+    Report(#[from] ReportError),
 }
 
 type Result<T, E = MergeError> = std::result::Result<T, E>;
@@ -365,7 +369,7 @@ fn check_coverage(s: &ShardDir, entry: &str, total: usize, recs: &ShardRecords) 
                 "{}: {entry}: a record for list position {p}, which is not shard {shard}'s \
                  (rule: {})",
                 recs.path.display(),
-                crate::shard::RULE
+                shard::RULE
             ),
         });
     }
@@ -471,7 +475,7 @@ pub fn prepare(dirs: &[PathBuf], out: &Path, mut provenance: Provenance) -> Resu
     let shards = check_set(shards)?;
     check_run(&shards)?;
     let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    if shards.iter().any(|s| abs(&s.dir) == abs(out)) || out.join(crate::shard::MANIFEST).exists() {
+    if shards.iter().any(|s| abs(&s.dir) == abs(out)) || out.join(shard::MANIFEST).exists() {
         return Err(MergeError::Out {
             out: out.to_path_buf(),
             message: "is a shard folder; merge into another folder (e.g. the shards' parent)"
@@ -534,7 +538,7 @@ pub fn prepare(dirs: &[PathBuf], out: &Path, mut provenance: Provenance) -> Resu
         files: Vec::new(),
         results: r.results.clone(),
         manifest: MergeManifest {
-            rule: crate::shard::RULE.into(),
+            rule: shard::RULE.into(),
             shards: shards
                 .iter()
                 .map(|s| MergedShard {
@@ -575,11 +579,22 @@ pub fn prepare(dirs: &[PathBuf], out: &Path, mut provenance: Provenance) -> Resu
         .map(|s| s.results.provenance.started_at.clone())
         .min()
         .unwrap_or(provenance.started_at);
-    provenance.finished_at = Some(crate::provenance::now_utc());
     staged.results.provenance = provenance;
+    output::finish(&mut staged.results);
     let manifest = serde_json::to_vec_pretty(&staged.manifest).unwrap_or_default();
     staged.stage(Path::new(MERGE_MANIFEST), &manifest)?;
     Ok(staged)
+}
+
+/// Checks, merges and scores `dirs` ([`prepare`]), renders the report, then puts it all into
+/// `out` ([`Staged::commit`]).
+pub fn merge_into(dirs: &[PathBuf], out: &Path, provenance: Provenance) -> Result<Results> {
+    let mut staged = prepare(dirs, out, provenance)?;
+    let html = output::render_report(&staged.results)?;
+    staged.stage(Path::new(output::REPORT), html.as_bytes())?;
+    let results = staged.results.clone();
+    staged.commit()?;
+    Ok(results)
 }
 
 impl Staged {
@@ -608,7 +623,7 @@ impl Staged {
             }
             std::fs::rename(self.staging.join(rel), &to).map_err(io(&to))?;
         }
-        let target = self.out.join("results.json");
+        let target = self.out.join(output::RESULTS);
         if let Some(rel) = results_staged {
             std::fs::rename(self.staging.join(rel), &target).map_err(io(&target))?;
         }

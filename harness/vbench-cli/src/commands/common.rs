@@ -1,0 +1,208 @@
+//! What the commands share: parsing a device, an entry or a views spec, and showing a run's
+//! progress and outcome on the terminal.
+
+use anyhow::{anyhow, bail, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::Path;
+use vbench_eval::accuracy::evaluate::Progress;
+use vbench_eval::run::event::{At, Event};
+use vbench_report::exporter;
+use vbench_report::tables::accuracy::accuracy_lines;
+use vbench_results::{AccuracyResult, Measure, Results};
+use vbench_suite::{find_entry, load_suite, Dataset, Entry};
+
+/// `cpu`, `cuda` or `cuda:<i>`, not yet checked against what libtorch sees.
+pub fn device_flag(s: &str) -> Result<tch::Device> {
+    Ok(match s {
+        "cpu" => tch::Device::Cpu,
+        "cuda" => tch::Device::Cuda(0),
+        _ => match s.strip_prefix("cuda:").and_then(|i| i.parse().ok()) {
+            Some(i) => tch::Device::Cuda(i),
+            None => bail!("unknown --device `{s}`; use cpu, cuda or cuda:<index>"),
+        },
+    })
+}
+
+/// [`device_flag`], and a CUDA device libtorch cannot see is refused here, before any work.
+pub fn parse_device(s: &str) -> Result<tch::Device> {
+    let device = device_flag(s)?;
+    vbench_eval::timing::latency::check_device(device)?;
+    Ok(device)
+}
+
+/// `k400/x3d_xs`, or `x3d_xs` with a suite.
+pub fn resolve_entry(suite: Option<&str>, entry: &str) -> Result<Entry> {
+    match suite {
+        Some(s) => {
+            let plan = load_suite(s)?;
+            plan.entry(entry)
+                .cloned()
+                .ok_or_else(|| anyhow!("suite `{}` has no entry `{entry}`", plan.suite.name))
+        }
+        None => {
+            let (plan, i) = find_entry(entry)?;
+            Ok(plan.entries[i].clone())
+        }
+    }
+}
+
+/// The dataset of an entry's suite (`suite`, else the id's prefix), if the suite loads.
+pub fn suite_dataset(suite: Option<&str>, entry: &Entry) -> Option<Dataset> {
+    let name = suite.or_else(|| entry.id.split('/').next())?;
+    load_suite(name).ok().map(|p| p.suite.dataset)
+}
+
+/// `10x3` → (10 temporal clips, 3 spatial crops).
+pub fn parse_views(s: &str) -> Result<(u32, u32)> {
+    let (t, c) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| anyhow!("--views `{s}`: expected TEMPORALxSPATIAL, e.g. 10x3"))?;
+    let t: u32 = t
+        .trim()
+        .parse()
+        .ok()
+        .filter(|&t| t > 0)
+        .ok_or_else(|| anyhow!("--views `{s}`: temporal clips must be a positive integer"))?;
+    let c: u32 = c
+        .trim()
+        .parse()
+        .ok()
+        .filter(|c| matches!(c, 1 | 3))
+        .ok_or_else(|| anyhow!("--views `{s}`: spatial crops must be 1 or 3"))?;
+    Ok((t, c))
+}
+
+/// Refuses a `--format` outside `allowed`.
+pub fn check_format(format: &str, allowed: &[&str]) -> Result<()> {
+    if !allowed.contains(&format) {
+        let n = allowed.len();
+        let list = match allowed {
+            [one] => one.to_string(),
+            _ => format!("{} or {}", allowed[..n - 1].join(", "), allowed[n - 1]),
+        };
+        bail!("unknown --format `{format}`; use {list}");
+    }
+    Ok(())
+}
+
+/// Prints an entry's accuracy outcome under `prefix`.
+pub fn print_accuracy(prefix: &str, m: &Measure<AccuracyResult>) {
+    match m {
+        Measure::Measured { value } => {
+            let d = value.details.clone().unwrap_or_default();
+            for line in accuracy_lines(value, &d) {
+                eprintln!("{prefix}: {line}");
+            }
+        }
+        Measure::Skipped { reason } => eprintln!("{prefix}: accuracy skipped: {reason}"),
+        Measure::NotImplemented { reason } => {
+            eprintln!("{prefix}: accuracy not implemented: {reason}")
+        }
+        Measure::Failed { error } => eprintln!("{prefix}: accuracy failed: {error}"),
+    }
+}
+
+/// The markdown report of a run or merge on stdout, and where its files are.
+pub fn print_summary(results: &Results, out: &Path) -> Result<()> {
+    let markdown = exporter("markdown").ok_or_else(|| anyhow!("markdown exporter"))?;
+    println!("{}", markdown.render(results)?);
+    println!(
+        "wrote {} and {}",
+        out.join("results.json").display(),
+        out.join("report.html").display()
+    );
+    Ok(())
+}
+
+/// A session's events on stderr: one line per entry and shard, the accuracy summary, and a bar
+/// with ETA over an entry's videos (hidden when stderr is not a terminal).
+#[derive(Default)]
+pub struct RunDisplay {
+    bar: Option<ProgressBar>,
+}
+
+fn prefix(at: At) -> String {
+    format!("[{}/{}] {}", at.index + 1, at.total, at.entry.id)
+}
+
+impl RunDisplay {
+    pub fn show(&mut self, event: Event) {
+        match event {
+            Event::Kept { at, out } => eprintln!(
+                "{}: kept from the previous run in {}",
+                prefix(at),
+                out.display()
+            ),
+            Event::Measuring { at } => {
+                self.bar = None;
+                eprintln!("{}: measuring", prefix(at));
+            }
+            Event::Accuracy { at, progress } => self.progress(&prefix(at), progress),
+            Event::Measured {
+                at,
+                result: r,
+                accuracy,
+            } => {
+                let prefix = prefix(at);
+                if accuracy {
+                    print_accuracy(&prefix, &r.accuracy);
+                }
+                eprintln!(
+                    "{prefix}: params {}, FLOPs {}, latency {}, accuracy {}",
+                    r.params.status(),
+                    r.flops.status(),
+                    r.latency.first().map_or("off", |l| l.status()),
+                    r.accuracy.status()
+                );
+            }
+            Event::ShardStarted { shard, dir, log } => {
+                eprintln!("shard {shard}: {} (log: {})", dir.display(), log.display())
+            }
+            Event::ShardDone { shard } => eprintln!("shard {shard}: done"),
+            Event::Latency { entry } => eprintln!("{}: latency", entry.id),
+        }
+    }
+
+    /// Notes printed above the bar.
+    fn note(&self, line: String) {
+        match &self.bar {
+            Some(b) => b.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn progress(&mut self, prefix: &str, p: Progress) {
+        match p {
+            Progress::Start { total, done } => {
+                let b = ProgressBar::new(total as u64);
+                if let Ok(style) = ProgressStyle::with_template(
+                    "{prefix} {bar:30} {pos}/{len} videos {per_sec} elapsed {elapsed} ETA {eta}",
+                ) {
+                    b.set_style(style);
+                }
+                b.set_prefix(prefix.to_string());
+                b.set_position(done as u64);
+                // The rate must count this session's videos only.
+                b.reset_eta();
+                self.bar = Some(b);
+            }
+            Progress::Video { failure } => {
+                if let Some(f) = failure {
+                    self.note(format!(
+                        "{prefix}: {} {}: {}",
+                        f.kind.as_str(),
+                        f.id,
+                        f.message
+                    ));
+                }
+                if let Some(b) = &self.bar {
+                    b.inc(1);
+                    if b.position() >= b.length().unwrap_or(0) {
+                        b.finish_and_clear();
+                    }
+                }
+            }
+            Progress::Note(line) => self.note(format!("{prefix}: {line}")),
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! A run as a library object. [`Session::open`] loads the suite and selects its entries, prepares
+//! the run folder, records the shard and applies the thread count; [`Session::run`] measures every
+//! entry a previous run into the same folder did not leave finished ([`measure`]), saving
+//! results.json after each ([`output`]), then finishes it and the report. With `jobs` it runs the
+//! shards as local processes and merges them instead ([`jobs`]).
+//!
+//! The session reports what it does as [`Event`]s; it prints nothing.
+//!
+//! [`measure`]: crate::run::measure
+//! [`output`]: crate::run::output
+//! [`jobs`]: crate::run::jobs
+
+use crate::accuracy::evaluate::{AccuracyOptions, WeightsSource};
+use crate::accuracy::pipeline::EvalOptions;
+use crate::run::event::{At, Event};
+use crate::run::jobs::{self, JobsError};
+use crate::run::measure::{measure_entry, MeasureOptions};
+use crate::run::merge::MergeError;
+use crate::run::options::RunOptions;
+use crate::run::output::{self, OutputError, RunFolder};
+use crate::run::shard::{Shard, ShardError, ShardManifest};
+use crate::timing::latency::{check_device, LatencyError, LatencyOptions};
+use crate::timing::{set_threads, BadThreads};
+use crate::weights;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use vbench_results::Results;
+use vbench_suite::{load_suite, Entry, Plan, SuiteError};
+
+/// A latency measurement inside a run stops after this long, whatever it collected.
+const LATENCY_MAX_TIME: Duration = Duration::from_secs(300);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Suite(#[from] SuiteError),
+    #[error("no entry of suite `{suite}` matches --entry {entries:?}")]
+    NoEntry { suite: String, entries: Vec<String> },
+    #[error(transparent)]
+    Device(#[from] LatencyError),
+    #[error(transparent)]
+    Threads(#[from] BadThreads),
+    #[error("--weights needs exactly one --entry (other entries have other checkpoints)")]
+    WeightsNeedOneEntry,
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error(transparent)]
+    Shard(#[from] ShardError),
+    #[error(transparent)]
+    Merge(#[from] MergeError),
+    #[error(transparent)]
+    Jobs(#[from] JobsError),
+}
+
+/// An opened run, ready to measure.
+pub struct Session {
+    plan: Plan,
+    opts: RunOptions,
+    entries: Vec<Entry>,
+    folder: RunFolder,
+}
+
+impl Session {
+    /// Loads the suite, selects the entries, prepares the run folder (created and proved
+    /// writable before any work), records the shard, refuses a device libtorch cannot see and
+    /// applies the thread count on this thread, the one that will measure.
+    pub fn open(opts: RunOptions) -> Result<Session, RunError> {
+        let plan = load_suite(&opts.suite)?;
+        let entries: Vec<Entry> = plan
+            .entries
+            .iter()
+            .filter(|e| {
+                opts.entries.is_empty() || opts.entries.iter().any(|n| *n == e.name || *n == e.id)
+            })
+            .cloned()
+            .collect();
+        if entries.is_empty() {
+            return Err(RunError::NoEntry {
+                suite: plan.suite.name.clone(),
+                entries: opts.entries.clone(),
+            });
+        }
+        let out = opts
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("out").join(&plan.suite.name));
+        let folder = RunFolder::prepare(&out)?;
+        if let Some(shard) = opts.shard {
+            record_shard(&out, shard, &plan, &entries, opts.fresh)?;
+        }
+        check_device(opts.device)?;
+        // OpenMP's count is per OS thread: this is the thread that measures.
+        set_threads(opts.threads)?;
+        if opts.weights.is_some() && entries.len() != 1 {
+            return Err(RunError::WeightsNeedOneEntry);
+        }
+        Ok(Session {
+            plan,
+            opts,
+            entries,
+            folder,
+        })
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    pub fn options(&self) -> &RunOptions {
+        &self.opts
+    }
+
+    /// The selected entries, in run order.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    pub fn folder(&self) -> &RunFolder {
+        &self.folder
+    }
+
+    /// Runs to the end and returns what results.json holds: with `jobs` > 1 as local shard
+    /// processes and their merge, else every entry on this thread.
+    pub fn run(self, on: &mut dyn FnMut(Event)) -> Result<Results, RunError> {
+        match self.opts.jobs.filter(|&k| k > 1) {
+            Some(k) => Ok(jobs::run_jobs(
+                &self.opts,
+                &self.entries,
+                &self.folder,
+                self.measure_options(),
+                k,
+                on,
+            )?),
+            None => self.measure_all(on),
+        }
+    }
+
+    /// The per-entry measurement options: latency on this run's device and threads, and the
+    /// dataset evaluation when there is a data root.
+    pub fn measure_options(&self) -> MeasureOptions {
+        let o = &self.opts;
+        MeasureOptions {
+            device: o.device,
+            latency: o.latency.map(|l| LatencyOptions {
+                device: o.device,
+                threads: o.threads,
+                warmup: l.warmup,
+                iters: l.iters,
+                max_time: LATENCY_MAX_TIME,
+                ..LatencyOptions::default()
+            }),
+            weights_dir: o.weights_dir.clone(),
+            accuracy: o.data_root.as_ref().map(|root| self.accuracy_options(root)),
+        }
+    }
+
+    fn accuracy_options(&self, data_root: &Path) -> AccuracyOptions {
+        let o = &self.opts;
+        AccuracyOptions {
+            dataset: self.plan.suite.dataset,
+            suite: o.suite.clone(),
+            data_root: data_root.to_path_buf(),
+            weights: match &o.weights {
+                Some(f) => WeightsSource::File(f.clone()),
+                None => {
+                    WeightsSource::Cache(o.weights_dir.clone().unwrap_or_else(weights::default_dir))
+                }
+            },
+            out_dir: self.folder.dir().to_path_buf(),
+            fresh: o.fresh,
+            eval: EvalOptions {
+                device: o.device,
+                batch: o.batch,
+                decode_threads: o.decode_threads,
+                ..EvalOptions::default()
+            },
+            shard: o.shard.unwrap_or_default(),
+        }
+    }
+
+    fn measure_all(self, on: &mut dyn FnMut(Event)) -> Result<Results, RunError> {
+        let opts = self.measure_options();
+        let mut previous = if self.opts.fresh {
+            Vec::new()
+        } else {
+            self.folder.resumable(&self.plan)
+        };
+        // With data, entries whose accuracy was skipped or failed are measured again (their
+        // predictions file resumes).
+        if opts.accuracy.is_some() {
+            previous.retain(|r| !matches!(r.accuracy.status(), "skipped" | "failed"));
+        }
+        let provenance = output::run_provenance(self.opts.command.clone(), self.opts.threads);
+        let mut results = output::new_results(&self.plan, provenance);
+        let total = self.entries.len();
+        for (index, entry) in self.entries.iter().enumerate() {
+            let at = At {
+                index,
+                total,
+                entry,
+            };
+            if let Some(done) = previous.iter().find(|r| r.id == entry.id) {
+                on(Event::Kept {
+                    at,
+                    out: self.folder.dir(),
+                });
+                results.entries.push(done.clone());
+                continue;
+            }
+            on(Event::Measuring { at });
+            let r = measure_entry(entry, &opts, &mut |progress| {
+                on(Event::Accuracy { at, progress })
+            });
+            on(Event::Measured {
+                at,
+                result: &r,
+                accuracy: opts.accuracy.is_some(),
+            });
+            results.entries.push(r);
+            self.folder.save(&results)?;
+        }
+        output::finish(&mut results);
+        self.folder.save(&results)?;
+        self.folder.write_report(&results)?;
+        Ok(results)
+    }
+}
+
+/// `--shard`: records which shard `out` holds; refuses a folder holding another one.
+fn record_shard(
+    out: &Path,
+    shard: Shard,
+    plan: &Plan,
+    entries: &[Entry],
+    fresh: bool,
+) -> Result<(), ShardError> {
+    let ids = entries.iter().map(|e| e.id.clone()).collect();
+    let manifest = ShardManifest::new(shard, &plan.suite.name, ids);
+    if !fresh {
+        if let Some(old) = ShardManifest::read(out)? {
+            old.check_resume(&manifest, out)?;
+        }
+    }
+    manifest.write(out)
+}
