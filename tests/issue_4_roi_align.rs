@@ -83,7 +83,11 @@ fn issue_4_roi_align_matches_torchvision() {
         } else {
             worst_f32 = worst_f32.max(diff);
         }
-        if !(diff <= tol * scale) {
+        // Not within tolerance, NaN included.
+        if !matches!(
+            diff.partial_cmp(&(tol * scale)),
+            Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
+        ) {
             failures.push(format!(
                 "{id} ({opts:?}): max |Δ| {diff:.3e} > {:.1e}",
                 tol * scale

@@ -17,7 +17,7 @@ use vbench_data::datasets::{
 use vbench_data::DataError;
 use vbench_models::checkpoint::CheckpointError;
 use vbench_results::predictions::{
-    BoxRecord, DatasetInfo, GtBoxRecord, Header, PredictionsError, PredictionsWriter, Record,
+    BoxRecord, DatasetInfo, Done, GtBoxRecord, Header, PredictionsError, PredictionsWriter, Record,
     RecordStatus, ViewRecord, WeightsInfo,
 };
 use vbench_results::{AccuracyResult, Measure};
@@ -189,77 +189,13 @@ fn evaluate_dataset(
             )));
         }
     }
-    let header = Header {
-        vbench_predictions: vbench_results::predictions::FORMAT_VERSION,
-        entry: entry.id.clone(),
-        arch: entry.arch.to_string(),
-        task: match opts.dataset.task() {
-            Task::MultiLabel => "multi_label".into(),
-            Task::Detection => vbench_results::predictions::TASK_DETECTION.into(),
-            _ => "classification".into(),
-        },
-        num_classes: entry.protocol.num_classes as usize,
-        protocol: entry.protocol.clone(),
-        weights: WeightsInfo {
-            file: weights
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            sha256: sha256.clone(),
-        },
-        dataset: DatasetInfo {
-            name: dataset.name.clone(),
-            manifest: dataset.manifest.clone(),
-            videos: dataset.samples.len(),
-            sha256: manifest_hash(&dataset.samples),
-        },
-        batch: opts.eval.batch,
-        device: format!("{:?}", opts.eval.device).to_lowercase(),
-        vbench_version: env!("CARGO_PKG_VERSION").into(),
-        label_map: dataset.label_map.as_ref().map(|m| {
-            m.iter()
-                .map(|(id, name)| (*id as i64, name.clone()))
-                .collect()
-        }),
-    };
+    let header = predictions_header(entry, opts, dataset, weights, sha256);
     let rel = predictions_rel_path(entry);
     let path = opts.out_dir.join(&rel);
     let (mut writer, done) = PredictionsWriter::open(&path, &header, opts.fresh)?;
 
     // Videos that cannot be evaluated are known before decoding starts.
-    let mut jobs = Vec::new();
-    let mut early: Vec<VideoFailure> = Vec::new();
-    for (index, sample) in dataset.samples.iter().enumerate() {
-        if !opts.shard.contains(index) {
-            continue;
-        }
-        if done.is_scored(index, &sample.id) {
-            continue;
-        }
-        let failure = match (
-            &sample.source,
-            label_problem(&sample.labels, entry.protocol.num_classes),
-        ) {
-            (_, Some(message)) => Some((FailureKind::LabelOutOfRange, message)),
-            (Source::Video(p), None) if !p.exists() => Some((
-                FailureKind::Missing,
-                format!("{}: no such file", p.display()),
-            )),
-            _ => None,
-        };
-        match failure {
-            Some((kind, message)) => early.push(VideoFailure {
-                index,
-                id: sample.id.clone(),
-                kind,
-                message,
-            }),
-            None => jobs.push(VideoJob {
-                index,
-                sample: sample.clone(),
-            }),
-        }
-    }
+    let (jobs, early) = triage(entry, opts, dataset, &done);
     let resumed = done.scored();
     if resumed > 0 {
         progress(Progress::Note(format!(
@@ -341,6 +277,93 @@ fn evaluate_dataset(
         )));
     }
     Ok(Measure::Measured { value: accuracy })
+}
+
+/// Line 1 of the entry's predictions file: what decides its numbers, and what ran it.
+fn predictions_header(
+    entry: &Entry,
+    opts: &AccuracyOptions,
+    dataset: &Manifest,
+    weights: &Path,
+    sha256: &str,
+) -> Header {
+    Header {
+        vbench_predictions: vbench_results::predictions::FORMAT_VERSION,
+        entry: entry.id.clone(),
+        arch: entry.arch.to_string(),
+        task: match opts.dataset.task() {
+            Task::MultiLabel => "multi_label".into(),
+            Task::Detection => vbench_results::predictions::TASK_DETECTION.into(),
+            _ => "classification".into(),
+        },
+        num_classes: entry.protocol.num_classes as usize,
+        protocol: entry.protocol.clone(),
+        weights: WeightsInfo {
+            file: weights
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            sha256: sha256.to_string(),
+        },
+        dataset: DatasetInfo {
+            name: dataset.name.clone(),
+            manifest: dataset.manifest.clone(),
+            videos: dataset.samples.len(),
+            sha256: manifest_hash(&dataset.samples),
+        },
+        batch: opts.eval.batch,
+        device: format!("{:?}", opts.eval.device).to_lowercase(),
+        vbench_version: env!("CARGO_PKG_VERSION").into(),
+        label_map: dataset.label_map.as_ref().map(|m| {
+            m.iter()
+                .map(|(id, name)| (*id as i64, name.clone()))
+                .collect()
+        }),
+    }
+}
+
+/// The shard's videos without a scored record, split into those to decode and those that cannot
+/// be evaluated (a label out of range, a missing file).
+fn triage(
+    entry: &Entry,
+    opts: &AccuracyOptions,
+    dataset: &Manifest,
+    done: &Done,
+) -> (Vec<VideoJob>, Vec<VideoFailure>) {
+    let mut jobs = Vec::new();
+    let mut early: Vec<VideoFailure> = Vec::new();
+    for (index, sample) in dataset.samples.iter().enumerate() {
+        if !opts.shard.contains(index) {
+            continue;
+        }
+        if done.is_scored(index, &sample.id) {
+            continue;
+        }
+        let failure = match (
+            &sample.source,
+            label_problem(&sample.labels, entry.protocol.num_classes),
+        ) {
+            (_, Some(message)) => Some((FailureKind::LabelOutOfRange, message)),
+            (Source::Video(p), None) if !p.exists() => Some((
+                FailureKind::Missing,
+                format!("{}: no such file", p.display()),
+            )),
+            _ => None,
+        };
+        match failure {
+            Some((kind, message)) => early.push(VideoFailure {
+                index,
+                id: sample.id.clone(),
+                kind,
+                message,
+            }),
+            None => jobs.push(VideoJob {
+                index,
+                sample: sample.clone(),
+            }),
+        }
+    }
+    (jobs, early)
 }
 
 /// A predictions record carrying `sample`'s label(s) and nothing else yet.

@@ -451,41 +451,11 @@ fn merged_timing(shards: &[ShardDir], entry: usize) -> Option<EvalTiming> {
     }))
 }
 
-/// The default `--out`: the shards' common parent folder (`DIR` for `DIR/shard-*`).
-pub fn default_out(dirs: &[PathBuf]) -> Option<PathBuf> {
-    let parent = |d: &PathBuf| {
-        std::path::absolute(d)
-            .ok()
-            .and_then(|a| a.parent().map(Path::to_path_buf))
-    };
-    let first = parent(dirs.first()?)?;
-    dirs.iter()
-        .all(|d| parent(d).as_ref() == Some(&first))
-        .then_some(first)
-}
-
-/// Checks the shards in `dirs`, merges and scores them into a staging folder inside `out`.
-/// `provenance` is the merge's own (its command, host); its start time becomes the earliest
-/// shard's.
-pub fn prepare(dirs: &[PathBuf], out: &Path, mut provenance: Provenance) -> Result<Staged> {
-    let shards = dirs
-        .iter()
-        .map(|d| read_shard(d))
-        .collect::<Result<Vec<_>>>()?;
-    let shards = check_set(shards)?;
-    check_run(&shards)?;
-    let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    if shards.iter().any(|s| abs(&s.dir) == abs(out)) || out.join(shard::MANIFEST).exists() {
-        return Err(MergeError::Out {
-            out: out.to_path_buf(),
-            message: "is a shard folder; merge into another folder (e.g. the shards' parent)"
-                .into(),
-        });
-    }
+/// Per entry: accuracy measured in every shard (merged: its header and each shard's records) or
+/// in none (kept as shard 0 has it, so not listed); anything in between is refused.
+fn entries_to_merge(shards: &[ShardDir]) -> Result<Vec<(usize, Header, Vec<ShardRecords>)>> {
     let count = shards.len();
     let r = &shards[0];
-
-    // Per entry: accuracy measured in every shard (merged) or in none (kept as shard 0 has it).
     let mut merges: Vec<(usize, Header, Vec<ShardRecords>)> = Vec::new();
     for (e, entry) in r.results.entries.iter().enumerate() {
         let measured: Vec<bool> = shards
@@ -520,7 +490,7 @@ pub fn prepare(dirs: &[PathBuf], out: &Path, mut provenance: Provenance) -> Resu
         }
         let (rh, _) = index_file(&predictions_path(&r.dir, entry))?;
         let mut files = Vec::with_capacity(count);
-        for s in &shards {
+        for s in shards {
             let (h, recs) = index_file(&predictions_path(&s.dir, &s.results.entries[e]))?;
             check_header(s, &h, r, &rh)?;
             check_coverage(s, &entry.id, rh.dataset.videos, &recs)?;
@@ -528,7 +498,43 @@ pub fn prepare(dirs: &[PathBuf], out: &Path, mut provenance: Provenance) -> Resu
         }
         merges.push((e, rh, files));
     }
+    Ok(merges)
+}
 
+/// The default `--out`: the shards' common parent folder (`DIR` for `DIR/shard-*`).
+pub fn default_out(dirs: &[PathBuf]) -> Option<PathBuf> {
+    let parent = |d: &PathBuf| {
+        std::path::absolute(d)
+            .ok()
+            .and_then(|a| a.parent().map(Path::to_path_buf))
+    };
+    let first = parent(dirs.first()?)?;
+    dirs.iter()
+        .all(|d| parent(d).as_ref() == Some(&first))
+        .then_some(first)
+}
+
+/// Checks the shards in `dirs`, merges and scores them into a staging folder inside `out`.
+/// `provenance` is the merge's own (its command, host); its start time becomes the earliest
+/// shard's.
+pub fn prepare(dirs: &[PathBuf], out: &Path, mut provenance: Provenance) -> Result<Staged> {
+    let shards = dirs
+        .iter()
+        .map(|d| read_shard(d))
+        .collect::<Result<Vec<_>>>()?;
+    let shards = check_set(shards)?;
+    check_run(&shards)?;
+    let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    if shards.iter().any(|s| abs(&s.dir) == abs(out)) || out.join(shard::MANIFEST).exists() {
+        return Err(MergeError::Out {
+            out: out.to_path_buf(),
+            message: "is a shard folder; merge into another folder (e.g. the shards' parent)"
+                .into(),
+        });
+    }
+    let count = shards.len();
+    let r = &shards[0];
+    let merges = entries_to_merge(&shards)?;
     let staging = out.join(format!(".vbench-merge.tmp{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(staging.join("predictions")).map_err(io(&staging))?;
