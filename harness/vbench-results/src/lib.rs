@@ -4,8 +4,10 @@
 //! telemetry stored with a latency, and the JSON documents of `vbench latency` and `vbench infer`.
 //! No tch, no ffmpeg: anything that reads results can depend on it.
 
+pub mod gap;
 pub mod io;
 pub mod metrics;
+pub mod paired;
 pub mod predictions;
 pub mod reports;
 pub mod schema;

@@ -17,6 +17,7 @@
 mod junit;
 pub mod policy;
 mod published;
+pub mod simulate;
 
 pub use policy::{Policy, Severity, DEFAULT_POLICY_TOML};
 pub use published::gate_against_published;
