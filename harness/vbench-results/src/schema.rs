@@ -220,7 +220,9 @@ pub struct LayerFlops {
     pub params: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The metric keys here are the ones `metrics::registry` names; a new metric adds its field(s)
+/// here and its entry there.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AccuracyResult {
     pub videos: u64,
     pub failed_videos: u64,

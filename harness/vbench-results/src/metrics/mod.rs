@@ -3,7 +3,8 @@
 //!   with a Wilson 95 % interval;
 //! - [`map`]: Charades mAP (`slowfast/utils/meters.py::get_map`, sklearn `average_precision_score`);
 //! - [`ava`]: AVA frame-mAP@0.5 IoU (`ava_evaluation`, as `slowfast/utils/ava_eval_helper.py` calls it);
-//! - [`aggregate`]: one score vector per video from its views (TestMeter's sum or max).
+//! - [`aggregate`]: one score vector per video from its views (TestMeter's sum or max);
+//! - [`registry`]: the named metrics everything downstream iterates over.
 //!
 //! Everything works on plain slices. Scores are generic over [`Score`] (`f32`, what the models emit, or
 //! `f64`) so that ties are decided in the precision the reference saw.
@@ -11,6 +12,7 @@
 pub mod aggregate;
 pub mod ava;
 pub mod map;
+pub mod registry;
 pub mod topk;
 
 use std::fmt::Debug;

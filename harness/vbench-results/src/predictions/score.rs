@@ -6,6 +6,7 @@ use super::{
 };
 use crate::metrics::aggregate::aggregate;
 use crate::metrics::map::{charades_map, MultiLabelVideo};
+use crate::metrics::registry::{self, Kind, METRICS};
 use crate::metrics::topk::{accuracy, wilson_ci95, Accuracy, Labeled, TopK};
 use crate::metrics::MetricsError;
 use crate::schema::{AccuracyDetails, AccuracyResult, ClassAp, FailureGroup};
@@ -54,11 +55,6 @@ struct Reduced {
     record: Record,
     views: usize,
     clip: Option<Accuracy>,
-}
-
-/// Top-k values reported (k ≤ number of classes).
-fn ks(num_classes: usize) -> Vec<usize> {
-    [1, 5].into_iter().filter(|&k| k <= num_classes).collect()
 }
 
 fn percent_ci(ci: Option<[f64; 2]>) -> Option<(f64, f64)> {
@@ -130,7 +126,7 @@ fn reduce(
                     scores: s,
                 }),
                 header.num_classes,
-                &ks(header.num_classes),
+                &registry::clip_ks(header.num_classes),
             )
             .map_err(metrics)?,
         ),
@@ -209,16 +205,8 @@ pub fn score_file(path: &Path, aggregation: Option<Aggregation>) -> Result<Score
     let mut result = AccuracyResult {
         videos: scored.len() as u64,
         failed_videos: details.failures.iter().map(|g| g.count).sum(),
-        top1: None,
-        top5: None,
-        clip_top1: None,
-        clip_top5: None,
-        top1_ci95: None,
-        top5_ci95: None,
-        map: None,
-        map_ci95: None,
         predictions: Some(path.display().to_string()),
-        details: None,
+        ..AccuracyResult::default()
     };
     let mut video_topk = None;
     if header.task == TASK_DETECTION {
@@ -275,18 +263,27 @@ pub fn score_file(path: &Path, aggregation: Option<Aggregation>) -> Result<Score
                 scores: r.scores.as_deref().unwrap_or(&[]),
             }),
             n,
-            &ks(n),
+            &registry::video_ks(n),
         )
         .map_err(metrics)?;
         if let Some(c) = &mut clip {
             finish_topk(c);
-            result.clip_top1 = c.get(1).and_then(TopK::percent);
-            result.clip_top5 = c.get(5).and_then(TopK::percent);
         }
-        result.top1 = video.get(1).and_then(TopK::percent);
-        result.top5 = video.get(5).and_then(TopK::percent);
-        result.top1_ci95 = percent_ci(video.get(1).and_then(|t| t.ci95));
-        result.top5_ci95 = percent_ci(video.get(5).and_then(|t| t.ci95));
+        // Every top-k metric of the registry, from its k (CIs at video level only).
+        for m in METRICS {
+            match m.kind {
+                Kind::TopK(k) => (m.store)(
+                    &mut result,
+                    video.get(k).and_then(TopK::percent),
+                    percent_ci(video.get(k).and_then(|t| t.ci95)),
+                ),
+                Kind::ClipTopK(k) => {
+                    let v = clip.as_ref().and_then(|c| c.get(k)).and_then(TopK::percent);
+                    (m.store)(&mut result, v, None)
+                }
+                Kind::Map => {}
+            }
+        }
         details.unknown_label_videos = video.unknown_label as u64;
         details.ambiguous_top1 = video.get(1).map_or(0, |t| t.ambiguous as u64);
         video_topk = Some(video);
