@@ -6,6 +6,7 @@
 //! missing video wrong, or every one right); widened by a's Wilson 95 % interval, it is the range
 //! the copy can explain.
 
+pub mod explain;
 pub mod reference_list;
 
 use crate::metrics::topk::wilson_ci95;
@@ -30,12 +31,13 @@ pub enum GapError {
 
 pub type Result<T, E = GapError> = std::result::Result<T, E>;
 
+pub use explain::{explain_run, ExplainedGap};
 pub use reference_list::{
     key_from_path, parse_reference_list, read_reference_list, ListFormat, ReferenceList,
     ReferenceVideo, VideoKey,
 };
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// Examples kept per kind in a [`Coverage`].
@@ -51,7 +53,7 @@ pub struct CopyVideo<'a> {
 }
 
 /// How a copy covers a reference list.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Coverage {
     pub reference_list: String,
     pub reference_sha256: String,
@@ -150,7 +152,7 @@ pub fn coverage(list: &ReferenceList, copy: &[CopyVideo]) -> Coverage {
 }
 
 /// Whether the published number is explained by what the copy lacks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GapVerdict {
     /// Inside [a·n/N, (a·n + m)/N].
@@ -162,7 +164,7 @@ pub enum GapVerdict {
 }
 
 /// The explained-gap bound of one top-1 (percent throughout).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GapBound {
     /// Reference videos scored (n), of them right, and missing (m).
     pub scored: u64,
