@@ -5,9 +5,10 @@
 use crate::error::{ReportError, Result};
 use crate::fmt;
 use crate::fmt::latency_setup;
-use crate::gate::{judge_latency, why_not, Policy, Verdict, ACCURACY_METRICS};
+use crate::gate::{judge_latency, why_not, Policy, Verdict};
 use crate::stats::mann_whitney_greater;
 use serde::Serialize;
+use vbench_results::metrics::registry;
 use vbench_results::{EntryResult, Measure, Results};
 
 const TEMPLATE: &str = include_str!("../../../reports/compare.html.tera");
@@ -180,8 +181,8 @@ fn entry_rows(a: &EntryResult, b: &EntryResult, rows: &mut Rows) {
     }
     match (&a.accuracy, &b.accuracy) {
         (Measure::Measured { value: x }, Measure::Measured { value: y }) => {
-            for (name, get) in ACCURACY_METRICS {
-                let ((va, _), (vb, _)) = (get(x), get(y));
+            for m in registry::tabled() {
+                let (name, va, vb) = (m.key, (m.value)(x), (m.value)(y));
                 if va.is_none() && vb.is_none() {
                     continue;
                 }

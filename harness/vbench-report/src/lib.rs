@@ -6,6 +6,7 @@ pub mod error;
 pub mod export;
 pub mod fmt;
 pub mod gate;
+pub mod pairing;
 pub mod plot;
 pub mod stats;
 pub mod tables;

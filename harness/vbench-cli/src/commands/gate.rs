@@ -5,7 +5,7 @@ use anyhow::{bail, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use vbench_report::gate::{
-    gate_against_baseline, gate_against_published, Policy, DEFAULT_POLICY_TOML,
+    default_policy_toml, gate_against_baseline, gate_against_published, Policy,
 };
 
 #[derive(clap::Args)]
@@ -32,7 +32,7 @@ pub struct Args {
 
 pub fn exec(args: Args) -> Result<ExitCode> {
     if args.print_policy {
-        print!("{DEFAULT_POLICY_TOML}");
+        print!("{}", default_policy_toml());
         return Ok(ExitCode::SUCCESS);
     }
     let policy = match &args.policy {

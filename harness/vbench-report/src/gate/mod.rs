@@ -4,10 +4,15 @@
 //! * params and FLOPs (each counting convention) are integers: any difference from the baseline fails.
 //!   Against the published table (see `published.rs`) they must print as the published number at its
 //!   printed precision, or carry a measurement note explaining why not [`published.unexplained`].
-//! * accuracy (top-1, top-5, mAP, in points) fails when it drops by more than
-//!   [`accuracy.tolerance_points`] AND, where a 95 % CI is stored [`accuracy.use_ci`], the drop also
-//!   leaves it: the candidate's CI lies wholly below the reference value (without a candidate CI: the
-//!   candidate lies below the baseline's CI).
+//! * accuracy, each metric of [`accuracy.metrics`] (the registry's gated ones by default), in
+//!   points. Where both runs have predictions over the same dataset list (`crate::pairing`), on the
+//!   videos scored in both: fails when the candidate is worse with a two-sided p below
+//!   [`accuracy.alpha`] (McNemar's exact test for top-k, a paired bootstrap over videos for mAP)
+//!   AND the drop is at least [`accuracy.min_effect_points`] (`paired.rs`). Otherwise, unpaired,
+//!   which the message says: fails when it drops by more than [`accuracy.tolerance_points`] AND,
+//!   where a 95 % CI is stored [`accuracy.use_ci`], the drop also leaves it: the candidate's CI
+//!   lies wholly below the reference value (without a candidate CI: the candidate lies below the
+//!   baseline's CI).
 //! * latency, per (device, threads, batch, precision): fails when the candidate is slower by the
 //!   one-sided Mann–Whitney U test on the stored samples at [`latency.alpha`] AND its median is at
 //!   least [`latency.min_ratio`] times the baseline's. Fewer than [`latency.min_samples`] samples on a
@@ -15,17 +20,20 @@
 //! * what the baseline has and the candidate lacks: [`missing.entry`], [`missing.measurement`].
 
 mod junit;
+mod paired;
 pub mod policy;
 mod published;
 pub mod simulate;
 
-pub use policy::{Policy, Severity, DEFAULT_POLICY_TOML};
+pub use paired::judge_paired;
+pub use policy::{default_policy_toml, Policy, Severity};
 pub use published::gate_against_published;
 
 use crate::fmt::{self, latency_setup};
+use crate::pairing::{Pairing, RunPairing};
 use crate::stats::{mann_whitney_greater, median};
 use serde::Serialize;
-use vbench_results::{AccuracyResult, EntryResult, LatencyResult, Measure, Results};
+use vbench_results::{EntryResult, LatencyResult, Measure, Results};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -150,12 +158,26 @@ pub(crate) fn why_not<T>(m: &Measure<T>) -> String {
     }
 }
 
-/// The candidate against another run of the same suite.
+/// The candidate against another run of the same suite, without reading predictions: accuracy
+/// by the unpaired rule.
 pub fn gate_against_baseline(
     baseline: &Results,
     candidate: &Results,
     policy: &Policy,
     labels: (&str, &str),
+) -> GateReport {
+    gate_against_baseline_paired(baseline, candidate, policy, labels, &RunPairing::default())
+}
+
+/// The candidate against another run, accuracy paired video by video where `pairing` has the
+/// entry paired (`crate::pairing::pair_runs`), by the unpaired rule otherwise, which the
+/// message says.
+pub fn gate_against_baseline_paired(
+    baseline: &Results,
+    candidate: &Results,
+    policy: &Policy,
+    labels: (&str, &str),
+    pairing: &RunPairing,
 ) -> GateReport {
     let mut checks = Vec::new();
     for a in &baseline.entries {
@@ -166,7 +188,7 @@ pub fn gate_against_baseline(
                 policy.missing.entry.into(),
                 "in the baseline, absent from the candidate",
             ),
-            Some(b) => entry_vs_baseline(a, b, policy, &mut c),
+            Some(b) => entry_vs_baseline(a, b, policy, pairing.get(&a.id), &mut c),
         }
         checks.extend(c.out);
     }
@@ -233,7 +255,13 @@ fn pair<T>(
     }
 }
 
-fn entry_vs_baseline(a: &EntryResult, b: &EntryResult, policy: &Policy, c: &mut Checks) {
+fn entry_vs_baseline(
+    a: &EntryResult,
+    b: &EntryResult,
+    policy: &Policy,
+    pairing: Option<&Pairing>,
+    c: &mut Checks,
+) {
     if a.protocol != b.protocol {
         c.push(
             "protocol",
@@ -296,17 +324,27 @@ fn entry_vs_baseline(a: &EntryResult, b: &EntryResult, policy: &Policy, c: &mut 
         policy,
         c,
         |a, b, c| {
-            for (name, get) in ACCURACY_METRICS {
-                let ((va, ca), (vb, cb)) = (get(a), get(b));
-                match (va, vb) {
-                    (Some(va), Some(vb)) => {
-                        let (v, m) = judge_accuracy(va, ca, vb, cb, policy);
-                        c.push(
-                            name,
-                            v,
-                            format!("baseline {} → candidate {}", fmt::num(va, 2), m),
-                        );
-                    }
+            for m in policy.accuracy.judged() {
+                let name = m.key;
+                match ((m.value)(a), (m.value)(b)) {
+                    (Some(va), Some(vb)) => match paired_metric(pairing, name) {
+                        Ok((pm, runs)) => {
+                            let (v, msg) = judge_paired(pm, runs, policy);
+                            c.push(name, v, msg);
+                        }
+                        Err(why) => {
+                            let (ca, cb) = ((m.ci95)(a), (m.ci95)(b));
+                            let (v, msg) = judge_accuracy(va, ca, vb, cb, policy);
+                            c.push(
+                                name,
+                                v,
+                                format!(
+                                    "baseline {} → candidate {msg}; unpaired test ({why})",
+                                    fmt::num(va, 2)
+                                ),
+                            );
+                        }
+                    },
                     (Some(_), None) => c.push(
                         name,
                         policy.missing.measurement.into(),
@@ -327,14 +365,26 @@ fn entry_vs_baseline(a: &EntryResult, b: &EntryResult, policy: &Policy, c: &mut 
     latency_vs_baseline(a, b, policy, c);
 }
 
-type AccuracyGetter = fn(&AccuracyResult) -> (Option<f64>, Option<(f64, f64)>);
-
-/// Each accuracy metric with its CI, where the schema stores one.
-pub(crate) const ACCURACY_METRICS: [(&str, AccuracyGetter); 3] = [
-    ("top1", |a| (a.top1, a.top1_ci95)),
-    ("top5", |a| (a.top5, a.top5_ci95)),
-    ("map", |a| (a.map, a.map_ci95)),
-];
+/// The entry's paired result for metric `key`, or why there is none.
+fn paired_metric<'a>(
+    pairing: Option<&'a Pairing>,
+    key: &str,
+) -> Result<
+    (
+        &'a vbench_results::paired::PairedMetric,
+        &'a vbench_results::paired::PairedRuns,
+    ),
+    String,
+> {
+    match pairing {
+        None => Err("no paired predictions".into()),
+        Some(Pairing::Unpaired { reason }) => Err(reason.clone()),
+        Some(Pairing::Paired(runs)) => runs
+            .metric(key)
+            .map(|m| (m, runs.as_ref()))
+            .ok_or_else(|| format!("the paired predictions give no {key}")),
+    }
+}
 
 /// The accuracy rule (module docs). Returns the verdict and "candidate value (why)" for the message.
 pub(crate) fn judge_accuracy(

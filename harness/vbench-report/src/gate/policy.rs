@@ -1,9 +1,12 @@
 //! The gate's policy: a TOML file, every key optional, unknown keys refused. The defaults are the
-//! policy when no file is given; `vbench gate --print-policy` prints them (see [`DEFAULT_POLICY_TOML`]).
+//! policy when no file is given; `vbench gate --print-policy` prints them (see
+//! [`default_policy_toml`]). The judged accuracy metrics default to the registry's gated ones.
 
 use crate::error::{ReportError, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use vbench_results::metrics::registry::{self, Metric};
+use vbench_results::paired::BootstrapSpec;
 
 /// What a condition that is not a measured regression does to the build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +33,32 @@ pub struct AccuracyPolicy {
     pub tolerance_points: f64,
     /// Where a 95 % CI is stored, a drop must also leave it to fail (see the gate module docs).
     pub use_ci: bool,
+    /// Paired gate: the candidate fails when worse with p below this...
+    pub alpha: f64,
+    /// ...and a drop of at least this many points.
+    pub min_effect_points: f64,
+    /// The judged metrics, keys of `vbench_results::metrics::registry`.
+    pub metrics: Vec<String>,
+    /// The paired bootstrap (mAP, frame-mAP): resamples and seed.
+    pub bootstrap_resamples: usize,
+    pub bootstrap_seed: u64,
+}
+
+impl AccuracyPolicy {
+    /// The judged metrics (validated: every key names one).
+    pub fn judged(&self) -> Vec<&'static Metric> {
+        self.metrics
+            .iter()
+            .filter_map(|k| registry::metric(k))
+            .collect()
+    }
+
+    pub fn bootstrap(&self) -> BootstrapSpec {
+        BootstrapSpec {
+            seed: self.bootstrap_seed,
+            resamples: self.bootstrap_resamples,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,9 +93,15 @@ pub struct PublishedPolicy {
 
 impl Default for AccuracyPolicy {
     fn default() -> Self {
+        let bootstrap = BootstrapSpec::default();
         AccuracyPolicy {
             tolerance_points: 0.5,
             use_ci: true,
+            alpha: 0.05,
+            min_effect_points: 0.2,
+            metrics: registry::gated().map(|m| m.key.to_string()).collect(),
+            bootstrap_resamples: bootstrap.resamples,
+            bootstrap_seed: bootstrap.seed,
         }
     }
 }
@@ -101,13 +136,25 @@ impl Default for PublishedPolicy {
 }
 
 /// The defaults, documented; a test proves this text parses to `Policy::default()`.
-pub const DEFAULT_POLICY_TOML: &str = r#"# vbench gate policy. Every key is optional; these are the defaults.
+const DEFAULT_POLICY: &str = r#"# vbench gate policy. Every key is optional; these are the defaults.
 
 [accuracy]
-# A top-1/top-5/mAP drop of at most this many percentage points passes.
+# The accuracy metrics judged (the metric registry's keys).
+metrics = {METRICS}
+# When both runs have predictions over the same dataset list (same sha256), each metric is judged
+# on the videos scored in both: top-k by McNemar's exact test, mAP by a paired bootstrap over
+# videos. The candidate fails when it is worse with a two-sided p below alpha AND the drop is at
+# least min_effect_points.
+alpha = 0.05
+min_effect_points = 0.2
+# The paired bootstrap's resamples and seed (its generator: ChaCha20).
+bootstrap_resamples = {RESAMPLES}
+bootstrap_seed = {SEED}
+# Without paired predictions (unpaired fallback): a drop of at most this many points passes...
 tolerance_points = 0.5
-# Where a 95 % CI is stored, a larger drop must also leave it: the candidate's CI must lie wholly
-# below the reference value (or, without a candidate CI, the candidate below the baseline's CI).
+# ...and where a 95 % CI is stored, a larger drop must also leave it: the candidate's CI must lie
+# wholly below the reference value (or, without a candidate CI, the candidate below the baseline's
+# CI). The published tables are always judged this way.
 use_ci = true
 
 [latency]
@@ -133,6 +180,18 @@ unexplained = "fail"
 # A published number the run did not measure.
 not_measured = "ignore"
 "#;
+
+/// The default policy, documented, as `vbench gate --print-policy` prints it.
+pub fn default_policy_toml() -> String {
+    let keys: Vec<String> = registry::gated()
+        .map(|m| format!("\"{}\"", m.key))
+        .collect();
+    let b = BootstrapSpec::default();
+    DEFAULT_POLICY
+        .replace("{METRICS}", &format!("[{}]", keys.join(", ")))
+        .replace("{RESAMPLES}", &b.resamples.to_string())
+        .replace("{SEED}", &b.seed.to_string())
+}
 
 impl Policy {
     /// Parses policy text; `path` labels errors (toml names the key and line).
@@ -165,6 +224,31 @@ impl Policy {
                 format!("must be ≥ 0, got {}", a.tolerance_points),
             ));
         }
+        if !(a.alpha > 0.0 && a.alpha < 1.0) {
+            return Err((
+                "accuracy.alpha",
+                format!("must lie in (0, 1), got {}", a.alpha),
+            ));
+        }
+        if !(a.min_effect_points.is_finite() && a.min_effect_points >= 0.0) {
+            return Err((
+                "accuracy.min_effect_points",
+                format!("must be ≥ 0, got {}", a.min_effect_points),
+            ));
+        }
+        if let Some(k) = a.metrics.iter().find(|k| registry::metric(k).is_none()) {
+            let known: Vec<&str> = registry::METRICS.iter().map(|m| m.key).collect();
+            return Err((
+                "accuracy.metrics",
+                format!("names `{k}`, not a metric; known: {}", known.join(", ")),
+            ));
+        }
+        if a.bootstrap_resamples < 100 {
+            return Err((
+                "accuracy.bootstrap_resamples",
+                format!("must be ≥ 100, got {}", a.bootstrap_resamples),
+            ));
+        }
         if !(l.alpha > 0.0 && l.alpha < 1.0) {
             return Err((
                 "latency.alpha",
@@ -193,7 +277,7 @@ mod tests {
 
     #[test]
     fn documented_defaults_are_the_defaults() {
-        let p = Policy::parse(Path::new("default.toml"), DEFAULT_POLICY_TOML).unwrap();
+        let p = Policy::parse(Path::new("default.toml"), &default_policy_toml()).unwrap();
         assert_eq!(p, Policy::default());
         assert_eq!(
             Policy::parse(Path::new("empty.toml"), "").unwrap(),
@@ -219,6 +303,12 @@ mod tests {
         let e = Policy::parse(Path::new("p.toml"), "[latency]\ninconclusive = \"maybe\"\n")
             .unwrap_err();
         assert!(e.to_string().contains("inconclusive"), "{e}");
+        let e =
+            Policy::parse(Path::new("p.toml"), "[accuracy]\nmetrics = [\"top2\"]\n").unwrap_err();
+        assert!(
+            e.to_string().contains("accuracy.metrics") && e.to_string().contains("top2"),
+            "{e}"
+        );
         let e = Policy::parse(Path::new("p.toml"), "[colour]\n").unwrap_err();
         assert!(e.to_string().contains("colour"), "{e}");
     }

@@ -8,7 +8,7 @@
 //! otherwise [`published.unexplained`] decides. Accuracy follows the baseline rule with the printed
 //! number as the reference. Published latency is a phone's, so it is reported, not judged.
 
-use super::{judge_accuracy, why_not, Checks, GateReport, Policy, Verdict, ACCURACY_METRICS};
+use super::{judge_accuracy, why_not, Checks, GateReport, Policy, Verdict};
 use crate::fmt;
 use vbench_results::{EntryResult, Measure, Results};
 use vbench_suite::Printed;
@@ -98,11 +98,13 @@ fn entry(e: &EntryResult, policy: &Policy, c: &mut Checks) {
             other => unmeasured("gflops", other, p, policy, c),
         }
     }
-    let published = [e.published.top1, e.published.top5, e.published.map];
-    for ((name, get), p) in ACCURACY_METRICS.iter().zip(published) {
-        let Some(p) = p else { continue };
+    for m in policy.accuracy.judged() {
+        let name = &m.key;
+        let Some(p) = (m.published)(&e.published) else {
+            continue;
+        };
         match &e.accuracy {
-            Measure::Measured { value } => match get(value) {
+            Measure::Measured { value } => match ((m.value)(value), (m.ci95)(value)) {
                 (Some(v), ci) => {
                     let (verdict, msg) = judge_accuracy(p.value, None, v, ci, policy);
                     let reproduced = if p.matches(v) {
