@@ -1,11 +1,15 @@
 //! `vbench compare A B`: per entry, what changed between two runs (params, FLOPs per convention,
 //! accuracy, latency p50 with the ratio B/A and the Mann–Whitney p-value), and the entries only one
-//! side has. Everything here is display strings; the gate is what judges.
+//! side has; where both runs have predictions over the same dataset list, accuracy video by video
+//! (`compare_paired.rs`). Everything here is display strings (JSON: the values); the gate is what
+//! judges.
 
+use crate::compare_paired::{paired_text, paired_views};
 use crate::error::{ReportError, Result};
 use crate::fmt;
 use crate::fmt::latency_setup;
 use crate::gate::{judge_latency, why_not, Policy, Verdict};
+use crate::pairing::{Pairing, RunPairing};
 use crate::stats::mann_whitney_greater;
 use serde::Serialize;
 use vbench_results::metrics::registry;
@@ -35,6 +39,8 @@ pub struct Comparison {
     pub rows: Vec<DiffRow>,
     pub only_a: Vec<String>,
     pub only_b: Vec<String>,
+    /// Per entry with accuracy on both sides: paired video by video, or why not.
+    pub pairing: RunPairing,
 }
 
 fn shown<T>(m: &Measure<T>) -> String {
@@ -112,7 +118,7 @@ fn ratio(a: f64, b: f64) -> String {
     }
 }
 
-fn entry_rows(a: &EntryResult, b: &EntryResult, rows: &mut Rows) {
+fn entry_rows(a: &EntryResult, b: &EntryResult, pairing: Option<&Pairing>, rows: &mut Rows) {
     match (&a.params, &b.params) {
         (Measure::Measured { value: x }, Measure::Measured { value: y }) => rows.push(
             "params".into(),
@@ -204,13 +210,32 @@ fn entry_rows(a: &EntryResult, b: &EntryResult, rows: &mut Rows) {
                     delta,
                     "—".into(),
                     status,
-                    "percentage points".into(),
+                    accuracy_note(pairing, name),
                 );
             }
         }
         (x, y) => rows.unpaired("accuracy", x, y),
     }
     latency_rows(a, b, rows);
+}
+
+/// "percentage points", plus the paired test where the entry is paired.
+fn accuracy_note(pairing: Option<&Pairing>, key: &str) -> String {
+    let paired = match pairing {
+        Some(Pairing::Paired(r)) => r.metric(key),
+        _ => None,
+    };
+    match paired {
+        Some(m) => format!(
+            "percentage points; paired on {} videos: {} p = {}, 95% CI {} to {}",
+            m.videos,
+            m.test,
+            fmt::p_value(m.p_value),
+            fmt::signed(m.ci95.0, 2),
+            fmt::signed(m.ci95.1, 2)
+        ),
+        None => "percentage points".into(),
+    }
 }
 
 fn latency_rows(a: &EntryResult, b: &EntryResult, rows: &mut Rows) {
@@ -281,8 +306,19 @@ fn latency_rows(a: &EntryResult, b: &EntryResult, rows: &mut Rows) {
     }
 }
 
-/// Compares run `b` with run `a`; `labels` name them (file names).
+/// Compares run `b` with run `a`; `labels` name them (file names). Accuracy is compared
+/// unpaired; [`compare_paired`] adds the predictions.
 pub fn compare(a: &Results, b: &Results, labels: (&str, &str)) -> Comparison {
+    compare_paired(a, b, labels, RunPairing::default())
+}
+
+/// [`compare`], with each entry's paired predictions (`crate::pairing::pair_runs`).
+pub fn compare_paired(
+    a: &Results,
+    b: &Results,
+    labels: (&str, &str),
+    pairing: RunPairing,
+) -> Comparison {
     let mut out = Vec::new();
     for ea in &a.entries {
         if let Some(eb) = b.entries.iter().find(|e| e.id == ea.id) {
@@ -290,7 +326,7 @@ pub fn compare(a: &Results, b: &Results, labels: (&str, &str)) -> Comparison {
                 entry: &ea.id,
                 out: Vec::new(),
             };
-            entry_rows(ea, eb, &mut rows);
+            entry_rows(ea, eb, pairing.get(&ea.id), &mut rows);
             out.extend(rows.out);
         }
     }
@@ -307,6 +343,7 @@ pub fn compare(a: &Results, b: &Results, labels: (&str, &str)) -> Comparison {
         rows: out,
         only_a: only(a, b),
         only_b: only(b, a),
+        pairing,
     }
 }
 
@@ -330,14 +367,20 @@ impl DiffRow {
 }
 
 impl Comparison {
-    /// `table` (aligned plain text), `markdown` or `html`.
+    /// `table` (aligned plain text), `markdown`, `html` or `json` (everything, values unformatted
+    /// for the paired part).
     pub fn render(&self, format: &str) -> Result<String> {
         match format {
-            "table" => Ok(self.table()),
-            "markdown" | "md" => Ok(self.markdown()),
+            "table" => Ok(self.table() + &paired_text(&paired_views(&self.pairing), false)),
+            "markdown" | "md" => {
+                Ok(self.markdown() + &paired_text(&paired_views(&self.pairing), true))
+            }
             "html" => self.html(),
+            "json" => serde_json::to_string_pretty(self)
+                .map(|s| s + "\n")
+                .map_err(|e| ReportError::Other(format!("compare json: {e}"))),
             other => Err(ReportError::Other(format!(
-                "unknown compare format `{other}`; use table, markdown or html"
+                "unknown compare format `{other}`; use table, markdown, html or json"
             ))),
         }
     }
@@ -407,6 +450,7 @@ impl Comparison {
             .map_err(terr)?;
         let mut ctx = tera::Context::from_serialize(self).map_err(terr)?;
         ctx.insert("style", STYLE);
+        ctx.insert("paired", &paired_views(&self.pairing));
         tera.render("compare.html", &ctx).map_err(terr)
     }
 }

@@ -2,6 +2,7 @@
 //! Reads results; never measures.
 
 pub mod compare;
+pub mod compare_paired;
 pub mod error;
 pub mod export;
 pub mod fmt;
@@ -13,7 +14,7 @@ pub mod tables;
 pub mod view;
 pub mod view_detail;
 
-pub use compare::{compare, Comparison};
+pub use compare::{compare, compare_paired, Comparison};
 pub use error::{ReportError, Result};
 pub use export::{exporter, Exporter};
 pub use gate::{gate_against_baseline, gate_against_published, GateReport, Policy, Verdict};

@@ -5,63 +5,15 @@
 
 mod common;
 
-use common::fixture;
-use std::path::{Path, PathBuf};
+use common::paired::{base, pair, run, N};
+use std::path::PathBuf;
 use vbench_report::gate::{gate_against_baseline_paired, Policy, Verdict};
-use vbench_report::pairing::{pair_runs, Pairing, PairingSpec, RunAt};
+use vbench_report::pairing::Pairing;
 use vbench_report::GateReport;
-use vbench_results::paired::synthetic::{write_synthetic, SyntheticRun};
-use vbench_results::predictions::score_file;
-use vbench_results::{Measure, Results};
-
-const N: usize = 2000;
-
-fn labels() -> Vec<i64> {
-    (0..N).map(|i| (i % 10) as i64).collect()
-}
-
-fn base() -> Vec<bool> {
-    (0..N).map(|i| i % 4 != 3).collect()
-}
-
-/// A run whose x3d entry's accuracy is scored from a constructed predictions file.
-fn run(dir: &Path, name: &str, correct: &[bool], sha: &str) -> (Results, PathBuf) {
-    let pred = dir.join(format!("{name}.jsonl"));
-    write_synthetic(
-        &pred,
-        &SyntheticRun {
-            num_classes: 10,
-            labels: &labels(),
-            correct,
-            failed: &[],
-            dataset_sha256: sha,
-            entry: "k400/x3d_xs",
-            task: "classification",
-        },
-    )
-    .unwrap();
-    let mut r = fixture();
-    r.entries[0].accuracy = Measure::Measured {
-        value: score_file(&pred, None).unwrap().accuracy,
-    };
-    (r, dir.join(format!("{name}.json")))
-}
-
-fn at(r: &(Results, PathBuf)) -> RunAt<'_> {
-    RunAt {
-        results: &r.0,
-        path: &r.1,
-    }
-}
+use vbench_results::Results;
 
 fn gate(a: &(Results, PathBuf), b: &(Results, PathBuf), policy: &Policy) -> GateReport {
-    let names = |_: &vbench_results::predictions::Header| None;
-    let spec = PairingSpec {
-        metrics: policy.accuracy.judged(),
-        bootstrap: policy.accuracy.bootstrap(),
-        class_names: &names,
-    };
-    let pairing = pair_runs(at(a), at(b), &spec);
+    let pairing = pair(a, b, policy);
     gate_against_baseline_paired(&a.0, &b.0, policy, ("A.json", "B.json"), &pairing)
 }
 
@@ -174,14 +126,7 @@ fn a_missing_predictions_file_is_a_reason_not_an_error() {
     let a = run(dir.path(), "a", &base(), "s");
     let b = run(dir.path(), "b", &base(), "s");
     std::fs::remove_file(dir.path().join("b.jsonl")).unwrap();
-    let names = |_: &vbench_results::predictions::Header| None;
-    let p = Policy::default();
-    let spec = PairingSpec {
-        metrics: p.accuracy.judged(),
-        bootstrap: p.accuracy.bootstrap(),
-        class_names: &names,
-    };
-    let pairing = pair_runs(at(&a), at(&b), &spec);
+    let pairing = pair(&a, &b, &Policy::default());
     match pairing.get("k400/x3d_xs") {
         Some(Pairing::Unpaired { reason }) => {
             assert!(

@@ -2,6 +2,8 @@
 //! not implemented, skipped, failed), and seeded lognormal latency samples for the gate tests.
 #![allow(dead_code)]
 
+pub mod paired;
+
 use vbench_results::*;
 use vbench_suite::*;
 
