@@ -5,6 +5,7 @@ use crate::fmt::{self, anchor, printed, shown_gflops, unmeasured};
 use crate::plot::{report_plots, PlotView};
 use crate::view_detail::{entry_detail, EntryDetail};
 use serde::Serialize;
+use vbench_results::metrics::registry::{self, Kind, Metric, Shown};
 use vbench_results::{EntryResult, Measure, Results};
 use vbench_suite::Printed;
 
@@ -51,12 +52,34 @@ pub struct RowView {
     pub views: String,
     pub params: Cell,
     pub gflops: Cell,
-    pub top1: Cell,
-    pub top5: Cell,
-    pub map: Cell,
+    /// One cell per [`ReportView::metric_columns`] entry, in that order.
+    pub metrics: Vec<MetricCell>,
     /// One cell per latency setup (device, threads, batch, precision); a single "—" cell if none.
     pub latency: Vec<Cell>,
     pub notes: String,
+}
+
+/// An accuracy metric's column (`vbench_results::metrics::registry`): CSV and markdown show every
+/// column, HTML those with `html`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricColumn {
+    pub key: String,
+    pub label: String,
+    /// The CSV has a `<key>_ci95` column.
+    pub ci_column: bool,
+    /// Some entry has a value, published or measured.
+    pub html: bool,
+    /// `topk` or `map`: the HTML table lays the two families out on separate template lines.
+    pub family: String,
+}
+
+/// One row's cell of a [`MetricColumn`].
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricCell {
+    pub key: String,
+    pub html: bool,
+    pub family: String,
+    pub cell: Cell,
 }
 
 /// A published number that vbench does not reproduce, or a note about the published row.
@@ -83,8 +106,7 @@ pub struct ReportView {
     pub schema_version: u32,
     pub provenance: Vec<(String, String)>,
     pub rows: Vec<RowView>,
-    pub has_accuracy_top: bool,
-    pub has_map: bool,
+    pub metric_columns: Vec<MetricColumn>,
     pub inconsistencies: Vec<Inconsistency>,
     pub plots: Vec<PlotView>,
     pub details: Vec<EntryDetail>,
@@ -153,7 +175,61 @@ fn accuracy_cell(
     }
 }
 
-fn row(e: &EntryResult) -> RowView {
+/// The accuracy columns of `r`'s tables: every tabled metric of the registry that is
+/// [`Shown::Always`], or that some entry has (published or measured).
+pub fn metric_columns(r: &Results) -> Vec<MetricColumn> {
+    registry::tabled()
+        .filter_map(|m| {
+            let present = r.entries.iter().any(|e| {
+                (m.published)(&e.published).is_some()
+                    || e.accuracy.value().and_then(|a| (m.value)(a)).is_some()
+            });
+            let (always, ci_column) = match m.shown {
+                Shown::Always { ci_column } => (true, ci_column),
+                _ => (false, false),
+            };
+            (always || present).then(|| MetricColumn {
+                key: m.key.into(),
+                label: m.label.into(),
+                ci_column,
+                html: present,
+                family: family(m).into(),
+            })
+        })
+        .collect()
+}
+
+fn family(m: &Metric) -> &'static str {
+    match m.kind {
+        Kind::Map => "map",
+        _ => "topk",
+    }
+}
+
+/// The table cell of metric `m`: its clip-level counterpart in the detail (top-k), and the
+/// number of videos on the first top-k metric.
+fn metric_cell(e: &EntryResult, m: &Metric) -> Cell {
+    let pct = |x: Option<f64>| x.map_or("—".into(), |x| fmt::num(x, 2));
+    let published = (m.published)(&e.published);
+    measure_cell(&e.accuracy, printed(published), |a| {
+        let mut detail = Vec::new();
+        if let Kind::TopK(k) = m.kind {
+            if let Some(clip) = registry::METRICS
+                .iter()
+                .find(|c| c.kind == Kind::ClipTopK(k))
+            {
+                detail.push(format!("clip-level {}", pct((clip.value)(a))));
+            }
+            let first = registry::tabled().find(|t| matches!(t.kind, Kind::TopK(_)));
+            if first.is_some_and(|f| f.key == m.key) {
+                detail.push(format!("{} videos", a.videos));
+            }
+        }
+        accuracy_cell((m.value)(a), (m.ci95)(a), published, detail.join("; "))
+    })
+}
+
+fn row(e: &EntryResult, columns: &[MetricColumn]) -> RowView {
     let p = &e.protocol;
     let protocol = match p.alpha {
         Some(a) => format!(
@@ -212,26 +288,17 @@ fn row(e: &EntryResult) -> RowView {
             ..Cell::none(String::new())
         }
     });
-    let pct = |x: Option<f64>| x.map_or("—".into(), |x| fmt::num(x, 2));
-    let top1 = measure_cell(&e.accuracy, printed(pubd.top1), |a| {
-        accuracy_cell(
-            a.top1,
-            a.top1_ci95,
-            pubd.top1,
-            format!("clip-level {}; {} videos", pct(a.clip_top1), a.videos),
-        )
-    });
-    let top5 = measure_cell(&e.accuracy, printed(pubd.top5), |a| {
-        accuracy_cell(
-            a.top5,
-            a.top5_ci95,
-            pubd.top5,
-            format!("clip-level {}", pct(a.clip_top5)),
-        )
-    });
-    let map = measure_cell(&e.accuracy, printed(pubd.map), |a| {
-        accuracy_cell(a.map, a.map_ci95, pubd.map, String::new())
-    });
+    let metrics = columns
+        .iter()
+        .filter_map(|c| registry::metric(&c.key))
+        .zip(columns)
+        .map(|(m, c)| MetricCell {
+            key: c.key.clone(),
+            html: c.html,
+            family: c.family.clone(),
+            cell: metric_cell(e, m),
+        })
+        .collect();
     let published_latency = match (pubd.latency_ms, &pubd.latency_device) {
         (Some(l), Some(d)) => format!("{l} ms on {d}"),
         (Some(l), None) => format!("{l} ms"),
@@ -289,9 +356,7 @@ fn row(e: &EntryResult) -> RowView {
         views: format!("{} × {}", p.spatial_crops, p.temporal_clips),
         params,
         gflops,
-        top1,
-        top5,
-        map,
+        metrics,
         latency,
         notes: e.notes.clone().unwrap_or_default(),
     }
@@ -447,7 +512,8 @@ impl ReportView {
             ("OMP/MKL environment".into(), omp),
             ("suite source".into(), r.suite.source.clone()),
         ];
-        let rows: Vec<RowView> = r.entries.iter().map(row).collect();
+        let metric_columns = metric_columns(r);
+        let rows: Vec<RowView> = r.entries.iter().map(|e| row(e, &metric_columns)).collect();
         let measured = |f: &dyn Fn(&EntryResult) -> bool| r.entries.iter().filter(|e| f(e)).count();
         let counts = format!(
             "{} entries · params measured for {} · FLOPs for {} · accuracy for {} · latency for {}",
@@ -466,8 +532,7 @@ impl ReportView {
             schema_version: r.schema_version,
             provenance,
             inconsistencies: inconsistencies(r, &rows),
-            has_accuracy_top: r.entries.iter().any(|e| e.published.top1.is_some()),
-            has_map: r.entries.iter().any(|e| e.published.map.is_some()),
+            metric_columns,
             plots: report_plots(r),
             details: r.entries.iter().map(entry_detail).collect(),
             rows,

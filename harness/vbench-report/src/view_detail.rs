@@ -6,6 +6,7 @@ use crate::fmt;
 use crate::fmt::{anchor, latency_setup, printed, unmeasured};
 use crate::plot::samples_svg;
 use serde::Serialize;
+use vbench_results::metrics::registry::{self, Kind, Metric, Shown};
 use vbench_results::{EntryResult, LatencyResult, Measure};
 
 /// A block that is either a key/value table or a "not implemented/skipped/failed: why" line.
@@ -373,17 +374,17 @@ pub fn entry_detail(e: &EntryResult) -> EntryDetail {
         );
     }
     let pb = &e.published;
-    let mut published = vec![
-        kv("top-1", printed(pb.top1)),
-        kv("top-5", printed(pb.top5)),
-        kv("mAP", printed(pb.map)),
+    let mut published: Vec<(String, String)> = registry::tabled()
+        .map(|m| kv(m.label, printed((m.published)(pb))))
+        .collect();
+    published.extend([
         kv("GFLOPs / view", printed(pb.gflops)),
         kv("params (M)", printed(pb.params_m)),
         kv(
             "views",
             pb.views.map_or("—".into(), |(s, t)| format!("{s} × {t}")),
         ),
-    ];
+    ]);
     if let Some(l) = pb.latency_ms {
         published.push(kv(
             "latency",
@@ -412,28 +413,39 @@ pub fn entry_detail(e: &EntryResult) -> EntryDetail {
         })
     };
     let accuracy = section(&e.accuracy, |a| {
-        let mut rows = vec![
+        let mut rows = vec![kv(
+            "videos scored (failed)",
+            format!("{} ({})", a.videos, a.failed_videos),
+        )];
+        // Every metric of the registry: video-level top-k, clip-level top-k on one row, then
+        // mAP; a metric that is not always shown only where it has a value.
+        let listed =
+            |m: &&Metric| matches!(m.shown, Shown::Always { .. }) || (m.value)(a).is_some();
+        let with_ci = |m: &Metric| {
             kv(
-                "videos scored (failed)",
-                format!("{} ({})", a.videos, a.failed_videos),
-            ),
-            kv(
-                "top-1 (95% CI)",
-                format!("{} ({})", pct(a.top1), ci(a.top1_ci95)),
-            ),
-            kv(
-                "top-5 (95% CI)",
-                format!("{} ({})", pct(a.top5), ci(a.top5_ci95)),
-            ),
-            kv(
-                "clip-level top-1 / top-5",
-                format!("{} / {}", pct(a.clip_top1), pct(a.clip_top5)),
-            ),
-            kv(
-                "mAP (95% CI)",
-                format!("{} ({})", pct(a.map), ci(a.map_ci95)),
-            ),
-        ];
+                &format!("{} (95% CI)", m.label),
+                format!("{} ({})", pct((m.value)(a)), ci((m.ci95)(a))),
+            )
+        };
+        let of = |f: fn(Kind) -> bool| registry::METRICS.iter().filter(move |m| f(m.kind));
+        rows.extend(
+            of(|k| matches!(k, Kind::TopK(_)))
+                .filter(listed)
+                .map(with_ci),
+        );
+        let clip: Vec<&Metric> = of(|k| matches!(k, Kind::ClipTopK(_))).collect();
+        if !clip.is_empty() {
+            let labels: Vec<&str> = clip
+                .iter()
+                .map(|m| m.label.trim_start_matches("clip "))
+                .collect();
+            let values: Vec<String> = clip.iter().map(|m| pct((m.value)(a))).collect();
+            rows.push(kv(
+                &format!("clip-level {}", labels.join(" / ")),
+                values.join(" / "),
+            ));
+        }
+        rows.extend(of(|k| k == Kind::Map).filter(listed).map(with_ci));
         if let Some(p) = &a.predictions {
             rows.push(kv("predictions", p.clone()));
         }

@@ -7,7 +7,8 @@ use vbench_results::Results;
 /// nothing was measured).
 pub struct CsvExporter;
 
-const HEADER: [&str; 22] = [
+/// The columns before the accuracy metrics, and after them.
+const HEAD: [&str; 10] = [
     "id",
     "arch",
     "protocol",
@@ -18,19 +19,8 @@ const HEADER: [&str; 22] = [
     "gflops",
     "gflops_published",
     "gflops_status",
-    "top1",
-    "top1_published",
-    "top1_delta",
-    "top1_ci95",
-    "top5",
-    "top5_published",
-    "top5_delta",
-    "map",
-    "map_published",
-    "map_delta",
-    "latency_p50_p90",
-    "latency_status",
 ];
+const TAIL: [&str; 2] = ["latency_p50_p90", "latency_status"];
 
 fn latency(cells: &[Cell], f: impl Fn(&Cell) -> String) -> String {
     cells.iter().map(f).collect::<Vec<_>>().join("; ")
@@ -44,7 +34,20 @@ impl Exporter for CsvExporter {
         let view = ReportView::new(results);
         let mut w = csv::Writer::from_writer(Vec::new());
         let err = |e: csv::Error| ReportError::Other(format!("csv: {e}"));
-        w.write_record(HEADER).map_err(err)?;
+        // Per metric column: value, published, delta (and the CI where the registry says).
+        let mut header: Vec<String> = HEAD.iter().map(|h| h.to_string()).collect();
+        for c in &view.metric_columns {
+            header.extend([
+                c.key.clone(),
+                format!("{}_published", c.key),
+                format!("{}_delta", c.key),
+            ]);
+            if c.ci_column {
+                header.push(format!("{}_ci95", c.key));
+            }
+        }
+        header.extend(TAIL.iter().map(|h| h.to_string()));
+        w.write_record(&header).map_err(err)?;
         for r in &view.rows {
             let lat = latency(&r.latency, |c| {
                 if c.status == "measured" {
@@ -54,7 +57,7 @@ impl Exporter for CsvExporter {
                 }
             });
             let lat_status = latency(&r.latency, |c| c.status.clone());
-            w.write_record([
+            let mut record: Vec<&str> = vec![
                 &r.id,
                 &r.arch,
                 &r.protocol,
@@ -65,20 +68,15 @@ impl Exporter for CsvExporter {
                 &r.gflops.measured,
                 &r.gflops.published,
                 &r.gflops.status,
-                &r.top1.measured,
-                &r.top1.published,
-                &r.top1.delta,
-                &r.top1.ci,
-                &r.top5.measured,
-                &r.top5.published,
-                &r.top5.delta,
-                &r.map.measured,
-                &r.map.published,
-                &r.map.delta,
-                &lat,
-                &lat_status,
-            ])
-            .map_err(err)?;
+            ];
+            for (m, c) in r.metrics.iter().zip(&view.metric_columns) {
+                record.extend([m.cell.measured.as_str(), &m.cell.published, &m.cell.delta]);
+                if c.ci_column {
+                    record.push(&m.cell.ci);
+                }
+            }
+            record.extend([lat.as_str(), &lat_status]);
+            w.write_record(&record).map_err(err)?;
         }
         let bytes = w
             .into_inner()

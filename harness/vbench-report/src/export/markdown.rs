@@ -31,8 +31,12 @@ impl Exporter for MarkdownExporter {
         let mut s = format!("## {}\n\n", v.title);
         s += "measured (published) · ✓ prints as published · ≈ differs, explained by a note · ";
         s += "~ within 0.5 points · ✗ differs\n\n";
-        s += "| entry | protocol | views | params M | GFLOPs | top-1 | top-5 | mAP | latency p50/p90 |\n";
-        s += "|---|---|---|---|---|---|---|---|---|\n";
+        let labels: Vec<&str> = v.metric_columns.iter().map(|c| c.label.as_str()).collect();
+        s += &format!(
+            "| entry | protocol | views | params M | GFLOPs | {} | latency p50/p90 |\n",
+            labels.join(" | ")
+        );
+        s += &format!("|{}\n", "---|".repeat(6 + labels.len()));
         for r in &v.rows {
             let latency: Vec<String> = r
                 .latency
@@ -45,16 +49,15 @@ impl Exporter for MarkdownExporter {
                     }
                 })
                 .collect();
+            let metrics: Vec<String> = r.metrics.iter().map(|m| cell(&m.cell)).collect();
             s += &format!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
                 r.id,
                 r.protocol,
                 r.views,
                 cell(&r.params),
                 cell(&r.gflops),
-                cell(&r.top1),
-                cell(&r.top5),
-                cell(&r.map),
+                metrics.join(" | "),
                 latency.join("<br>").replace('|', "/")
             );
         }
