@@ -152,6 +152,22 @@ pub struct Published {
     pub latency_device: Option<String>,
 }
 
+impl Published {
+    /// The numbers of a published table's row.
+    pub fn from_reference(r: &vbench_suite::ReferenceRow) -> Published {
+        Published {
+            top1: r.top1,
+            top5: r.top5,
+            map: r.map,
+            gflops: r.gflops,
+            params_m: r.params_m,
+            views: r.spatial_views.zip(r.temporal_views),
+            latency_ms: r.latency_ms,
+            latency_device: r.latency_device.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ParamsResult {
     pub count: i64,

@@ -1,6 +1,8 @@
 use anyhow::{bail, Result};
 use std::io::Write;
 use std::process::ExitCode;
+use vbench_results::metrics::registry::{self, Metric, Shown};
+use vbench_results::Published;
 use vbench_suite::{all_suites, load_suite, Entry, Printed};
 
 #[derive(clap::Args)]
@@ -17,9 +19,23 @@ fn p(x: Option<Printed>) -> String {
     x.map(|v| v.to_string()).unwrap_or_default()
 }
 
-fn row(e: &Entry) -> Vec<String> {
+/// The published accuracy metrics listed: today's columns, and any other metric some entry
+/// publishes (`vbench_results::metrics::registry`).
+fn metrics(entries: &[&Entry]) -> Vec<&'static Metric> {
+    registry::tabled()
+        .filter(|m| {
+            matches!(m.shown, Shown::Always { .. })
+                || entries
+                    .iter()
+                    .any(|e| (m.published)(&Published::from_reference(&e.reference)).is_some())
+        })
+        .collect()
+}
+
+fn row(e: &Entry, metrics: &[&Metric]) -> Vec<String> {
     let pr = &e.protocol;
-    vec![
+    let published = Published::from_reference(&e.reference);
+    let mut row = vec![
         e.id.clone(),
         e.arch.to_string(),
         pr.frames.to_string(),
@@ -32,16 +48,17 @@ fn row(e: &Entry) -> Vec<String> {
         format!("{:?}", pr.aggregation).to_lowercase(),
         format!("{:?}", pr.channels).to_lowercase(),
         pr.num_classes.to_string(),
-        p(e.reference.top1),
-        p(e.reference.top5),
-        p(e.reference.map),
+    ];
+    row.extend(metrics.iter().map(|m| p((m.published)(&published))));
+    row.extend([
         p(e.reference.gflops),
         p(e.reference.params_m),
         e.checkpoint.url.clone(),
-    ]
+    ]);
+    row
 }
 
-const HEADER: [&str; 18] = [
+const HEAD: [&str; 12] = [
     "id",
     "arch",
     "frames",
@@ -54,13 +71,8 @@ const HEADER: [&str; 18] = [
     "aggregation",
     "channels",
     "classes",
-    "top1",
-    "top5",
-    "map",
-    "gflops",
-    "params_m",
-    "checkpoint_url",
 ];
+const TAIL: [&str; 3] = ["gflops", "params_m", "checkpoint_url"];
 
 pub fn exec(args: Args) -> Result<ExitCode> {
     let plans = match &args.suite {
@@ -68,12 +80,16 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         None => all_suites()?,
     };
     let entries: Vec<&Entry> = plans.iter().flat_map(|p| &p.entries).collect();
+    let metrics = metrics(&entries);
+    let mut header: Vec<&str> = HEAD.to_vec();
+    header.extend(metrics.iter().map(|m| m.key));
+    header.extend(TAIL);
     match args.format.as_str() {
         "csv" => {
             let mut w = csv::Writer::from_writer(std::io::stdout());
-            w.write_record(HEADER)?;
-            for e in entries {
-                w.write_record(row(e))?;
+            w.write_record(&header)?;
+            for e in &entries {
+                w.write_record(row(e, &metrics))?;
             }
             w.flush()?;
         }
@@ -83,16 +99,16 @@ pub fn exec(args: Args) -> Result<ExitCode> {
             serde_json::to_string_pretty(&entries)?
         )?,
         "table" => {
-            let rows: Vec<Vec<String>> = entries.iter().map(|e| row(e)).collect();
+            let rows: Vec<Vec<String>> = entries.iter().map(|e| row(e, &metrics)).collect();
             // Everything but the URL, aligned.
-            let cols = HEADER.len() - 1;
+            let cols = header.len() - 1;
             let width: Vec<usize> = (0..cols)
                 .map(|i| {
                     rows.iter()
                         .map(|r| r[i].chars().count())
                         .max()
                         .unwrap_or(0)
-                        .max(HEADER[i].len())
+                        .max(header[i].len())
                 })
                 .collect();
             let line = |cells: Vec<&str>| {
@@ -104,7 +120,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
                     .join("  ")
             };
             let mut out = std::io::stdout().lock();
-            writeln!(out, "{}", line(HEADER[..cols].to_vec()))?;
+            writeln!(out, "{}", line(header[..cols].to_vec()))?;
             for r in &rows {
                 writeln!(
                     out,
