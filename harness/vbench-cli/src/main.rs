@@ -32,6 +32,8 @@ enum Command {
     Compare(commands::compare::Args),
     /// Judge a run against a baseline run or the published tables; exit 1 when a check fails.
     Gate(commands::gate::Args),
+    /// How often the accuracy gates fire: false alarms and detection rates, paired vs unpaired, by simulation.
+    SimulateGate(commands::simulate_gate::Args),
     /// Check a suite's dataset under --data-root: missing/corrupt files, labels, manifest sha256; exit 1 on failures.
     CheckData(commands::check_data::Args),
     /// Forward latency of entries: percentiles, bootstrap CI, CV, foreign load, threads, telemetry.
@@ -60,6 +62,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Stats(args) => commands::stats::exec(args),
         Command::Compare(args) => commands::compare::exec(args),
         Command::Gate(args) => commands::gate::exec(args),
+        Command::SimulateGate(args) => commands::simulate_gate::exec(args),
         Command::Latency(args) => commands::latency::exec(args),
         Command::CheckData(args) => commands::check_data::exec(args),
         Command::Fetch(args) => commands::fetch::exec(args),

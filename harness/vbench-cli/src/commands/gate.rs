@@ -1,11 +1,13 @@
 //! `vbench gate`: judges a candidate run against a baseline run or the published tables, prints every
-//! reason, optionally writes JUnit XML. Exit 0 pass, 1 a check failed, 2 bad input (main.rs).
+//! reason, optionally writes JUnit XML. Against a baseline, accuracy is judged video by video where
+//! both runs have predictions over the same dataset list. Exit 0 pass, 1 a check failed, 2 bad
+//! input (main.rs).
 
 use anyhow::{bail, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use vbench_report::gate::{
-    default_policy_toml, gate_against_baseline, gate_against_published, Policy,
+    default_policy_toml, gate_against_baseline_paired, gate_against_published, Policy,
 };
 
 #[derive(clap::Args)]
@@ -47,11 +49,14 @@ pub fn exec(args: Args) -> Result<ExitCode> {
     let report = match (&args.baseline, args.against.as_deref()) {
         (Some(b), None) => {
             let baseline = vbench_results::load_results(b)?;
-            gate_against_baseline(
+            let pairing =
+                super::pairing::pair((&baseline, b), (&candidate, candidate_path), &policy);
+            gate_against_baseline_paired(
                 &baseline,
                 &candidate,
                 &policy,
                 (&b.display().to_string(), &label),
+                &pairing,
             )
         }
         (None, Some("published")) => gate_against_published(&candidate, &policy, &label),
