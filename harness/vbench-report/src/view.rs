@@ -73,6 +73,52 @@ pub struct MetricColumn {
     pub family: String,
 }
 
+/// The explained gap of one entry (`accuracy.details.reference_gap`), as sentences.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExplainedGapView {
+    pub entry: String,
+    /// "val.csv (sha256 …): 19,881 reference videos; 19,700 scored, 181 missing (…); 12 extra".
+    pub coverage: String,
+    /// The bound and where the published number lies, or why there is none.
+    pub bound: String,
+}
+
+fn explained_gaps(r: &Results) -> Vec<ExplainedGapView> {
+    r.entries
+        .iter()
+        .filter_map(|e| {
+            let a = e.accuracy.value()?;
+            let g = a.details.as_ref()?.reference_gap.as_ref()?;
+            let c = &g.coverage;
+            Some(ExplainedGapView {
+                entry: e.id.clone(),
+                coverage: format!(
+                    "{} (sha256 {}): {} reference videos; {} scored, {} missing ({} not in this \
+                     copy, {} in it but not scored: failed to decode or no label); {} videos of \
+                     this copy are not in the list{}",
+                    c.reference_list,
+                    c.reference_sha256,
+                    c.reference_videos,
+                    c.present,
+                    c.missing,
+                    c.absent,
+                    c.unusable,
+                    c.extra,
+                    if c.unidentified > 0 {
+                        format!(", {} carry no YouTube id", c.unidentified)
+                    } else {
+                        String::new()
+                    }
+                ),
+                bound: g.bound.as_ref().map_or_else(
+                    || "no reference video was scored: nothing to bound".into(),
+                    |b| b.message.clone(),
+                ),
+            })
+        })
+        .collect()
+}
+
 /// One row's cell of a [`MetricColumn`].
 #[derive(Debug, Clone, Serialize)]
 pub struct MetricCell {
@@ -107,6 +153,9 @@ pub struct ReportView {
     pub provenance: Vec<(String, String)>,
     pub rows: Vec<RowView>,
     pub metric_columns: Vec<MetricColumn>,
+    /// Per entry run with a reference list: what the dataset copy explains of the gap to the
+    /// published top-1.
+    pub explained_gaps: Vec<ExplainedGapView>,
     pub inconsistencies: Vec<Inconsistency>,
     pub plots: Vec<PlotView>,
     pub details: Vec<EntryDetail>,
@@ -213,6 +262,17 @@ fn metric_cell(e: &EntryResult, m: &Metric) -> Cell {
     let published = (m.published)(&e.published);
     measure_cell(&e.accuracy, printed(published), |a| {
         let mut detail = Vec::new();
+        // The gap to the published top-1 that the dataset copy explains, beside it.
+        if m.kind == Kind::TopK(1) {
+            if let Some(b) = a
+                .details
+                .as_ref()
+                .and_then(|d| d.reference_gap.as_ref())
+                .and_then(|g| g.bound.as_ref())
+            {
+                detail.push(b.message.clone());
+            }
+        }
         if let Kind::TopK(k) = m.kind {
             if let Some(clip) = registry::METRICS
                 .iter()
@@ -533,6 +593,7 @@ impl ReportView {
             provenance,
             inconsistencies: inconsistencies(r, &rows),
             metric_columns,
+            explained_gaps: explained_gaps(r),
             plots: report_plots(r),
             details: r.entries.iter().map(entry_detail).collect(),
             rows,

@@ -468,6 +468,26 @@ pub fn entry_detail(e: &EntryResult) -> EntryDetail {
             if let Some(s) = &d.dataset_sha256 {
                 rows.push(kv("dataset list sha256", s.clone()));
             }
+            if let Some(g) = &d.reference_gap {
+                let c = &g.coverage;
+                rows.push(kv(
+                    "reference list",
+                    format!(
+                        "{} (sha256 {}): {} videos; {} scored, {} missing ({} absent, {} not scored), {} extra",
+                        c.reference_list,
+                        c.reference_sha256,
+                        c.reference_videos,
+                        c.present,
+                        c.missing,
+                        c.absent,
+                        c.unusable,
+                        c.extra
+                    ),
+                ));
+                if let Some(b) = &g.bound {
+                    rows.push(kv("explained gap (top-1)", b.message.clone()));
+                }
+            }
             if let Some(s) = &d.weights_sha256 {
                 rows.push(kv("weights sha256", s.clone()));
             }

@@ -293,6 +293,10 @@ pub struct AccuracyDetails {
     /// AVA: the AP of every label-map class (frame-mAP is the mean over those with ground truth).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub per_class_ap: Vec<ClassAp>,
+    /// With a reference list (`--reference-list`): how this copy covers the videos the published
+    /// number was measured on, and the top-1 over the full list that it can explain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_gap: Option<crate::gap::ExplainedGap>,
 }
 
 /// One class of a detection mAP.

@@ -61,6 +61,12 @@ impl Exporter for MarkdownExporter {
                 latency.join("<br>").replace('|', "/")
             );
         }
+        if !v.explained_gaps.is_empty() {
+            s += "\n### The gap to the published top-1, explained by the dataset copy\n\n";
+            for g in &v.explained_gaps {
+                s += &format!("- `{}`: {}. {}\n", g.entry, g.coverage, g.bound);
+            }
+        }
         if !v.inconsistencies.is_empty() {
             s += "\n### Published-table inconsistencies\n\n";
             for i in &v.inconsistencies {

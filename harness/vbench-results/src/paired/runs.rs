@@ -150,10 +150,45 @@ pub struct Loaded {
     pub records: BTreeMap<usize, Record>,
 }
 
+/// A [`Record`] without its views: serde skips them unparsed into numbers, which matters for a
+/// K400 file (30 views of 400 scores per video).
+#[derive(serde::Deserialize)]
+struct Slim {
+    index: usize,
+    id: String,
+    status: RecordStatus,
+    #[serde(default)]
+    label: Option<i64>,
+    #[serde(default)]
+    labels: Option<Vec<i64>>,
+    #[serde(default)]
+    scores: Option<Vec<f32>>,
+    #[serde(default)]
+    gt: Option<Vec<crate::predictions::GtBoxRecord>>,
+    #[serde(default)]
+    boxes: Option<Vec<crate::predictions::BoxRecord>>,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
 pub fn load(path: &Path) -> Result<Loaded, PairingError> {
     let mut records = BTreeMap::new();
-    let read = jsonl::read::<Record>(path, &mut |_, _, mut r| {
-        r.views = Vec::new();
+    let read = jsonl::read::<Slim>(path, &mut |_, _, s| {
+        let r = Record {
+            index: s.index,
+            id: s.id,
+            status: s.status,
+            label: s.label,
+            labels: s.labels,
+            scores: s.scores,
+            views: Vec::new(),
+            gt: s.gt,
+            boxes: s.boxes,
+            kind: s.kind,
+            error: s.error,
+        };
         records.insert(r.index, r);
         Ok(())
     })?;
