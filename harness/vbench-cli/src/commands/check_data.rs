@@ -1,7 +1,9 @@
 //! `vbench check-data --suite S --data-root D`: is the suite's dataset complete, decodable and
 //! labelled within range, and which list is it (its manifest sha256)? Exit 0 when every listed
 //! sample is readable, 1 when any is missing, unreadable, corrupt or mislabelled (each one named),
-//! 2 when the data root has no list in the expected layout.
+//! 2 when the data root has no list in the expected layout. With `--reference-list LIST` it also
+//! counts what this copy lacks (videos that fail to decode count as missing) or adds against the
+//! videos a published number was measured on (`vbench_results::gap`).
 
 use anyhow::{bail, Context, Result};
 use std::io::{IsTerminal, Write};
@@ -11,6 +13,7 @@ use vbench_data::check::{check_manifest, CheckOptions, DatasetCheck};
 use vbench_data::datasets::load_manifest;
 use vbench_data::frame_views::charades_clip_duration;
 use vbench_eval::accuracy::evaluate::kinetics400_classes;
+use vbench_results::gap::{coverage, CopyVideo, Coverage};
 use vbench_suite::{load_suite, Dataset, Plan};
 
 #[derive(clap::Args)]
@@ -33,6 +36,10 @@ pub struct Args {
     /// Videos checked at once.
     #[arg(long, default_value_t = 2)]
     workers: usize,
+    /// The videos the published number was measured on: the Kinetics annotation CSV or a path
+    /// list (file names `<youtube_id>_<start>_<end>.<ext>`).
+    #[arg(long)]
+    reference_list: Option<PathBuf>,
 }
 
 /// The longest clip any entry samples, in seconds (SSv2 takes the whole video: none).
@@ -79,23 +86,81 @@ pub fn exec(args: Args) -> Result<ExitCode> {
             }
         }
     };
+    // A bad list is bad input: refused before the (long) check.
+    let list = args
+        .reference_list
+        .as_deref()
+        .map(vbench_results::gap::read_reference_list)
+        .transpose()?;
     let report = check_manifest(&manifest, &opts, &progress);
+    let coverage = list.as_ref().map(|l| {
+        // A sample with a failing problem is in the copy but unusable: it counts as missing.
+        let why: std::collections::HashMap<usize, &str> = report
+            .problems
+            .iter()
+            .filter(|p| p.kind.fails())
+            .map(|p| (p.position, p.kind.as_str()))
+            .collect();
+        let copy: Vec<CopyVideo> = manifest
+            .samples
+            .iter()
+            .enumerate()
+            .map(|(i, s)| CopyVideo {
+                id: &s.id,
+                usable: !why.contains_key(&i),
+                why: why.get(&i).copied(),
+            })
+            .collect();
+        coverage(l, &copy)
+    });
     let mut out = std::io::stdout().lock();
     if args.format == "json" {
         let doc = serde_json::json!({
             "suite": plan.suite.name,
             "passed": report.passed(),
             "datasets": [&report],
+            "reference": coverage,
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
     } else {
         print_table(&mut out, &plan.suite.name, &report)?;
+        if let Some(c) = &coverage {
+            print_coverage(&mut out, c)?;
+        }
     }
     Ok(if report.passed() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+fn print_coverage(out: &mut impl Write, c: &Coverage) -> Result<()> {
+    writeln!(
+        out,
+        "\nreference list {} (sha256 {}): {} videos",
+        c.reference_list, c.reference_sha256, c.reference_videos
+    )?;
+    for (name, n) in [
+        ("in this copy", c.present),
+        ("missing", c.missing),
+        ("  not in this copy", c.absent),
+        ("  failing to decode", c.unusable),
+        ("extra (not listed)", c.extra),
+        ("without YouTube id", c.unidentified),
+    ] {
+        writeln!(out, "  {name:<20} {n:>8}")?;
+    }
+    for (what, ex) in [
+        ("not in this copy", &c.absent_examples),
+        ("failing to decode", &c.unusable_examples),
+        ("extra", &c.extra_examples),
+    ] {
+        if !ex.is_empty() {
+            writeln!(out, "  e.g. {what}: {}", ex.join(", "))?;
+        }
+    }
+    Ok(())
 }
 
 fn print_table(out: &mut impl Write, suite: &str, r: &DatasetCheck) -> Result<()> {

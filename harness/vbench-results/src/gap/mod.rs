@@ -67,7 +67,7 @@ pub struct Coverage {
     pub absent: usize,
     /// In both, but the copy's video fails to decode (or was not scored).
     pub unusable: usize,
-    /// In the copy, not in the list.
+    /// Usable in the copy, not in the list.
     pub extra: usize,
     /// Copy videos whose names carry no YouTube id: they cannot be matched.
     pub unidentified: usize,
@@ -142,8 +142,9 @@ pub fn coverage(list: &ReferenceList, copy: &[CopyVideo]) -> Coverage {
     }
     cov.reference_videos = cov.matched.len();
     cov.missing = cov.absent + cov.unusable;
+    // What the copy adds: usable videos the list does not name.
     for (i, c) in copy.iter().enumerate() {
-        if !used[i] && keys[i].is_some() {
+        if !used[i] && keys[i].is_some() && c.usable {
             cov.extra += 1;
             push_example(&mut cov.extra_examples, c.id.to_string());
         }
