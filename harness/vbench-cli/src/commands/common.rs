@@ -1,5 +1,5 @@
-//! What the commands share: parsing a device, an entry or a views spec, and showing a run's
-//! progress and outcome on the terminal.
+//! What the commands share: parsing a device, an entry or a views spec, showing a run's progress
+//! and outcome on the terminal, and pairing two runs' predictions (gate, compare).
 
 use anyhow::{anyhow, bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -7,7 +7,10 @@ use std::path::Path;
 use vbench_eval::accuracy::evaluate::Progress;
 use vbench_eval::run::event::{At, Event};
 use vbench_report::exporter;
+use vbench_report::pairing::{pair_runs, PairingSpec, RunAt, RunPairing};
 use vbench_report::tables::accuracy::accuracy_lines;
+use vbench_report::Policy;
+use vbench_results::predictions::Header;
 use vbench_results::{AccuracyResult, Measure, Results};
 use vbench_suite::{find_entry, load_suite, Dataset, Entry};
 
@@ -205,4 +208,38 @@ impl RunDisplay {
             Progress::Note(line) => self.note(format!("{prefix}: {line}")),
         }
     }
+}
+
+/// Class names of a predictions file's dataset, in label order: the label map of an AVA file,
+/// Kinetics-400's names for a 400-class Kinetics list.
+pub fn class_names(h: &Header) -> Option<Vec<String>> {
+    if let Some(map) = &h.label_map {
+        return Some(map.iter().map(|(_, n)| n.clone()).collect());
+    }
+    let names = vbench_eval::accuracy::evaluate::kinetics400_classes();
+    (h.dataset.name == "kinetics" && h.num_classes == names.len()).then_some(names)
+}
+
+/// Pairs every entry with accuracy on both sides, as `policy` says (metrics, bootstrap).
+pub fn pair(
+    baseline: (&Results, &Path),
+    candidate: (&Results, &Path),
+    policy: &Policy,
+) -> RunPairing {
+    let spec = PairingSpec {
+        metrics: policy.accuracy.judged(),
+        bootstrap: policy.accuracy.bootstrap(),
+        class_names: &class_names,
+    };
+    pair_runs(
+        RunAt {
+            results: baseline.0,
+            path: baseline.1,
+        },
+        RunAt {
+            results: candidate.0,
+            path: candidate.1,
+        },
+        &spec,
+    )
 }

@@ -30,7 +30,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         Some(p) => vbench_report::Policy::load(p)?,
         None => vbench_report::Policy::default(),
     };
-    let pairing = super::pairing::pair((&a, &args.a), (&b, &args.b), &policy);
+    let pairing = super::common::pair((&a, &args.a), (&b, &args.b), &policy);
     let text = vbench_report::compare_paired(&a, &b, (&labels.0, &labels.1), pairing)
         .render(&args.format)
         .with_context(|| format!("rendering the comparison as {}", args.format))?;

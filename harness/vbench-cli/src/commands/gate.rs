@@ -50,7 +50,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         (Some(b), None) => {
             let baseline = vbench_results::load_results(b)?;
             let pairing =
-                super::pairing::pair((&baseline, b), (&candidate, candidate_path), &policy);
+                super::common::pair((&baseline, b), (&candidate, candidate_path), &policy);
             gate_against_baseline_paired(
                 &baseline,
                 &candidate,

@@ -12,7 +12,6 @@ pub mod infer;
 pub mod latency;
 pub mod list;
 pub mod merge;
-pub mod pairing;
 pub mod report;
 pub mod run;
 pub mod score;

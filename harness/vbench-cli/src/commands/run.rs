@@ -62,6 +62,10 @@ pub struct Args {
     /// Run as K local shard processes (--out DIR/shard-i each), then merge them into --out.
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=1024))]
     jobs: Option<u32>,
+    /// The videos the published numbers were measured on (the Kinetics annotation CSV or a path
+    /// list): the report then says what this copy explains of the gap to the published top-1.
+    #[arg(long, requires = "data_root")]
+    reference_list: Option<PathBuf>,
 }
 
 pub fn exec(args: Args) -> Result<ExitCode> {
@@ -83,6 +87,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         fresh: args.fresh,
         shard: args.shard,
         jobs: args.jobs.map(|k| k as usize),
+        reference_list: args.reference_list,
         command: std::env::args().collect(),
     };
     let session = Session::open(opts)?;

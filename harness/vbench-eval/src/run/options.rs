@@ -46,6 +46,10 @@ pub struct RunOptions {
     pub shard: Option<Shard>,
     /// Run as this many local shard processes, then merge them.
     pub jobs: Option<usize>,
+    /// The videos the published numbers were measured on: each entry's accuracy then records
+    /// what this dataset copy explains of the gap (`vbench_results::gap`). Not for shards: a
+    /// shard holds part of the list.
+    pub reference_list: Option<PathBuf>,
     /// The command line, for provenance.
     pub command: Vec<String>,
 }
@@ -72,6 +76,7 @@ impl RunOptions {
             fresh: false,
             shard: None,
             jobs: None,
+            reference_list: None,
             command: Vec::new(),
         }
     }

@@ -24,7 +24,8 @@ use crate::timing::{set_threads, BadThreads};
 use crate::weights;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use vbench_results::Results;
+use vbench_results::gap::{explain_file, read_reference_list, GapError, ReferenceList};
+use vbench_results::{EntryResult, Measure, Results};
 use vbench_suite::{load_suite, Entry, Plan, SuiteError};
 
 /// A latency measurement inside a run stops after this long, whatever it collected.
@@ -50,12 +51,18 @@ pub enum RunError {
     Merge(#[from] MergeError),
     #[error(transparent)]
     Jobs(#[from] JobsError),
+    #[error(transparent)]
+    ReferenceList(#[from] GapError),
+    #[error("--reference-list does not combine with --shard or --jobs: a shard holds part of the list (run `vbench score --reference-list` on the merged predictions)")]
+    ReferenceListSharded,
 }
 
 /// An opened run, ready to measure.
 pub struct Session {
     plan: Plan,
     opts: RunOptions,
+    /// `--reference-list`, read before any work.
+    reference: Option<ReferenceList>,
     entries: Vec<Entry>,
     folder: RunFolder,
 }
@@ -94,9 +101,18 @@ impl Session {
         if opts.weights.is_some() && entries.len() != 1 {
             return Err(RunError::WeightsNeedOneEntry);
         }
+        if opts.reference_list.is_some() && (opts.shard.is_some() || opts.jobs.is_some()) {
+            return Err(RunError::ReferenceListSharded);
+        }
+        let reference = opts
+            .reference_list
+            .as_deref()
+            .map(read_reference_list)
+            .transpose()?;
         Ok(Session {
             plan,
             opts,
+            reference,
             entries,
             folder,
         })
@@ -204,13 +220,16 @@ impl Session {
                     at,
                     out: self.folder.dir(),
                 });
-                results.entries.push(done.clone());
+                let mut done = done.clone();
+                self.explain_gap(&mut done);
+                results.entries.push(done);
                 continue;
             }
             on(Event::Measuring { at });
-            let r = measure_entry(entry, &opts, &mut |progress| {
+            let mut r = measure_entry(entry, &opts, &mut |progress| {
                 on(Event::Accuracy { at, progress })
             });
+            self.explain_gap(&mut r);
             on(Event::Measured {
                 at,
                 result: &r,
@@ -223,6 +242,29 @@ impl Session {
         self.folder.save(&results)?;
         self.folder.write_report(&results)?;
         Ok(results)
+    }
+}
+
+impl Session {
+    /// With `--reference-list`: what the entry's dataset copy explains of the gap to its
+    /// published top-1, from its predictions file (`accuracy.details.reference_gap`). A file
+    /// that cannot be read leaves the accuracy as it is.
+    fn explain_gap(&self, r: &mut EntryResult) {
+        let Some(list) = &self.reference else {
+            return;
+        };
+        let published = r.published.top1.map(|p| p.value);
+        let Measure::Measured { value: acc } = &mut r.accuracy else {
+            return;
+        };
+        let Some(rel) = acc.predictions.clone() else {
+            return;
+        };
+        if let Ok(gap) = explain_file(list, &self.folder.dir().join(rel), published) {
+            acc.details
+                .get_or_insert_with(Default::default)
+                .reference_gap = Some(gap);
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! predictions file (`vbench score`, also as JSON).
 
 use serde_json::{json, Value};
+use vbench_results::metrics::registry::{Kind, Metric, Shown, METRICS};
 use vbench_results::predictions::Scored;
 use vbench_results::{AccuracyDetails, AccuracyResult};
 
@@ -25,8 +26,13 @@ pub fn accuracy_lines(a: &AccuracyResult, d: &AccuracyDetails) -> Vec<String> {
             String::new()
         }
     )];
-    if a.map.is_some() {
-        out.push(format!("mAP {}", pct(a.map)));
+    // The metric registry's metrics: mAP-type first, then video- and clip-level top-k. A
+    // metric not always shown appears where it has a value.
+    let listed = |m: &&Metric| matches!(m.shown, Shown::Always { .. }) || (m.value)(a).is_some();
+    for m in METRICS.iter().filter(|m| m.kind == Kind::Map) {
+        if (m.value)(a).is_some() {
+            out.push(format!("{} {}", m.label, pct((m.value)(a))));
+        }
     }
     // AVA: the per-class APs behind the frame-mAP (classes without ground truth show "-").
     for c in &d.per_class_ap {
@@ -38,20 +44,43 @@ pub fn accuracy_lines(a: &AccuracyResult, d: &AccuracyDetails) -> Vec<String> {
             c.gt
         ));
     }
-    if a.top1.is_some() {
+    let of = |f: fn(Kind) -> bool| METRICS.iter().filter(move |m| f(m.kind)).filter(listed);
+    let video: Vec<String> = of(|k| matches!(k, Kind::TopK(_)))
+        .map(|m| format!("{} {}{}", m.label, pct((m.value)(a)), ci((m.ci95)(a))))
+        .collect();
+    if of(|k| matches!(k, Kind::TopK(_))).any(|m| (m.value)(a).is_some()) {
+        out.push(format!("video {}", video.join("  ")));
+        let clip: Vec<String> = of(|k| matches!(k, Kind::ClipTopK(_)))
+            .map(|m| {
+                format!(
+                    "{} {}",
+                    m.label.trim_start_matches("clip "),
+                    pct((m.value)(a))
+                )
+            })
+            .collect();
         out.push(format!(
-            "video top-1 {}{}  top-5 {}{}",
-            pct(a.top1),
-            ci(a.top1_ci95),
-            pct(a.top5),
-            ci(a.top5_ci95)
-        ));
-        out.push(format!(
-            "clip  top-1 {}  top-5 {}  ({} views)",
-            pct(a.clip_top1),
-            pct(a.clip_top5),
+            "clip  {}  ({} views)",
+            clip.join("  "),
             d.clip_views
         ));
+    }
+    if let Some(g) = &d.reference_gap {
+        let c = &g.coverage;
+        out.push(format!(
+            "reference list {}: {} videos; {} scored, {} missing ({} not in this copy, {} not \
+             scored), {} extra",
+            c.reference_list,
+            c.reference_videos,
+            c.present,
+            c.missing,
+            c.absent,
+            c.unusable,
+            c.extra
+        ));
+        if let Some(b) = &g.bound {
+            out.push(b.message.clone());
+        }
     }
     for g in &d.failures {
         out.push(format!("{} {}:", g.count, g.kind));

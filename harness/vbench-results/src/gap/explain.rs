@@ -63,6 +63,23 @@ pub fn explain_run(
     }
 }
 
+/// [`explain_run`] on the predictions file at `predictions` (scored against `list`), with the
+/// published top-1 `published`.
+pub fn explain_file(
+    list: &ReferenceList,
+    predictions: &std::path::Path,
+    published: Option<f64>,
+) -> Result<ExplainedGap, crate::paired::PairingError> {
+    let loaded = crate::paired::runs::load(predictions)?;
+    let records: Vec<&Record> = loaded.records.values().collect();
+    Ok(explain_run(
+        list,
+        &records,
+        loaded.header.num_classes,
+        published,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,7 +31,7 @@ pub enum GapError {
 
 pub type Result<T, E = GapError> = std::result::Result<T, E>;
 
-pub use explain::{explain_run, ExplainedGap};
+pub use explain::{explain_file, explain_run, ExplainedGap};
 pub use reference_list::{
     key_from_path, parse_reference_list, read_reference_list, ListFormat, ReferenceList,
     ReferenceVideo, VideoKey,
