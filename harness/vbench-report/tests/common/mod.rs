@@ -222,6 +222,8 @@ pub fn fixture() -> Results {
                 dataset_sha256: Some("ab".repeat(32)),
                 ..AccuracyDetails::default()
             }),
+            // Metrics the fixture does not set stay absent (a new registry metric included).
+            ..AccuracyResult::default()
         },
     };
     x3d.latency = vec![
