@@ -247,11 +247,6 @@ pub struct AccuracyResult {
     pub clip_top1: Option<f64>,
     pub clip_top5: Option<f64>,
     pub top1_ci95: Option<(f64, f64)>,
-    /// Top-3 and its 95 % CI (percent); no table publishes it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub top3: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub top3_ci95: Option<(f64, f64)>,
     /// 95 % CI of top-5 (percent), where the evaluation computes one; the gate and report use it.
     #[serde(default)]
     pub top5_ci95: Option<(f64, f64)>,

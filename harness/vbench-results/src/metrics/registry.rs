@@ -71,20 +71,6 @@ pub const METRICS: &[Metric] = &[
         published: |p| p.top1,
     },
     Metric {
-        key: "top3",
-        label: "top-3",
-        kind: Kind::TopK(3),
-        shown: Shown::WhenPresent,
-        gated: true,
-        value: |a| a.top3,
-        ci95: |a| a.top3_ci95,
-        store: |a, v, ci| {
-            a.top3 = v;
-            a.top3_ci95 = ci;
-        },
-        published: |_| None,
-    },
-    Metric {
         key: "top5",
         label: "top-5",
         kind: Kind::TopK(5),
