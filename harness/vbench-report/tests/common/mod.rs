@@ -208,9 +208,6 @@ pub fn fixture() -> Results {
             clip_top1: Some(55.2),
             clip_top5: Some(79.0),
             top1_ci95: Some((68.16, 69.46)),
-            top5_ci95: None,
-            map: None,
-            map_ci95: None,
             predictions: Some("predictions/k400_x3d_xs.npz".into()),
             details: Some(AccuracyDetails {
                 dataset_videos: 19_800,

@@ -95,7 +95,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let labels: Vec<i64> = (0..95).map(|i| (i % 4) as i64).collect();
         // Videos 0..90 are reference videos, 90..95 extra; 2 and 3 fail to decode.
-        let correct: Vec<bool> = (0..95).map(|i| i >= 20 || i < 4).collect();
+        let correct: Vec<bool> = (0..95).map(|i| !(4..20).contains(&i)).collect();
         let path = dir.path().join("p.jsonl");
         write_synthetic(
             &path,

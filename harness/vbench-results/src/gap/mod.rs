@@ -88,7 +88,9 @@ fn push_example(v: &mut Vec<String>, s: String) {
 /// Matches `copy` against `list`: by YouTube id, and by time range where both carry one (an exact
 /// range is preferred; each copy video matches at most one reference video).
 pub fn coverage(list: &ReferenceList, copy: &[CopyVideo]) -> Coverage {
-    let mut by_id: HashMap<&str, Vec<(Option<(u32, u32)>, usize)>> = HashMap::new();
+    // YouTube id → (time range, position in `copy`) of the copy's videos.
+    type ById<'a> = HashMap<&'a str, Vec<(Option<(u32, u32)>, usize)>>;
+    let mut by_id: ById = HashMap::new();
     let mut cov = Coverage {
         reference_list: list.path.display().to_string(),
         reference_sha256: list.sha256.clone(),

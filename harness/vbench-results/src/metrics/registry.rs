@@ -30,6 +30,9 @@ pub enum Shown {
     Details,
 }
 
+/// Writes a metric's value and CI (percent) into an [`AccuracyResult`].
+pub type Store = fn(&mut AccuracyResult, Option<f64>, Option<(f64, f64)>);
+
 pub struct Metric {
     /// The `results.json` key of the value (its CI, where stored, is `<key>_ci95`).
     pub key: &'static str,
@@ -44,7 +47,7 @@ pub struct Metric {
     /// Percent, where stored.
     pub ci95: fn(&AccuracyResult) -> Option<(f64, f64)>,
     /// Scoring writes value and CI through this.
-    pub store: fn(&mut AccuracyResult, Option<f64>, Option<(f64, f64)>),
+    pub store: Store,
     pub published: fn(&Published) -> Option<Printed>,
 }
 
