@@ -215,3 +215,100 @@ fn map_is_paired_by_a_seeded_bootstrap_over_videos() {
     let again = pair_predictions(&a, &c, &o).unwrap();
     assert_eq!(again.metric("map").unwrap().ci95, m.ci95);
 }
+
+/// AVA-style keyframe files: frame-mAP paired by a bootstrap that draws videos, each bringing all
+/// of its keyframes.
+#[test]
+fn frame_map_resamples_videos_with_their_keyframes() {
+    use crate::predictions::{
+        BoxRecord, DatasetInfo, GtBoxRecord, Header, Record, RecordStatus, WeightsInfo,
+        FORMAT_VERSION, TASK_DETECTION,
+    };
+    let (plan, i) = vbench_suite::find_entry("ava/slow_r50_detection").unwrap();
+    let header = Header {
+        vbench_predictions: FORMAT_VERSION,
+        entry: plan.entries[i].id.clone(),
+        arch: "slow_r50".into(),
+        task: TASK_DETECTION.into(),
+        num_classes: 2,
+        protocol: plan.entries[i].protocol.clone(),
+        weights: WeightsInfo {
+            file: "w".into(),
+            sha256: "0".into(),
+        },
+        dataset: DatasetInfo {
+            name: "ava".into(),
+            manifest: "frames".into(),
+            videos: 24,
+            sha256: "s".into(),
+        },
+        batch: 1,
+        device: "cpu".into(),
+        vbench_version: String::new(),
+        label_map: Some(vec![(1, "bend".into()), (2, "crouch".into())]),
+    };
+    // 8 videos × 3 keyframes; one person doing action 1 (or 2 in odd videos). `good`: the box is
+    // on the person and scores the right action; otherwise it scores the wrong one.
+    let write = |path: &Path, good: &dyn Fn(usize) -> bool| {
+        let mut out = serde_json::to_vec(&header).unwrap();
+        out.push(b'\n');
+        for v in 0..8 {
+            for k in 0..3 {
+                let index = v * 3 + k;
+                let action = 1 + (v % 2) as u32;
+                let right = good(index);
+                let mut scores = vec![0.1f32, 0.1];
+                scores[(action as usize - 1 + usize::from(!right)) % 2] = 0.9;
+                let r = Record {
+                    index,
+                    id: format!("video{v},{:04}", 902 + k),
+                    status: RecordStatus::Ok,
+                    label: None,
+                    labels: None,
+                    scores: None,
+                    views: Vec::new(),
+                    gt: Some(vec![GtBoxRecord {
+                        bbox: [0.1, 0.1, 0.5, 0.9],
+                        actions: vec![action],
+                    }]),
+                    boxes: Some(vec![BoxRecord {
+                        bbox: [0.1, 0.1, 0.5, 0.9],
+                        person_score: 0.95,
+                        scores,
+                    }]),
+                    kind: None,
+                    error: None,
+                };
+                out.extend(serde_json::to_vec(&r).unwrap());
+                out.push(b'\n');
+            }
+        }
+        std::fs::write(path, out).unwrap();
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, c) = (
+        dir.path().join("a"),
+        dir.path().join("b"),
+        dir.path().join("c"),
+    );
+    write(&a, &|_| true);
+    write(&b, &|_| true);
+    // The candidate gets every keyframe of videos 0–3 wrong.
+    write(&c, &|i| i >= 12);
+    let o = PairOptions {
+        bootstrap: BootstrapSpec {
+            seed: 5,
+            resamples: 200,
+        },
+        ..opts()
+    };
+    let same = pair_predictions(&a, &b, &o).unwrap();
+    let m = same.metric("map").unwrap();
+    assert_eq!(m.videos, 8, "videos, not keyframes, are resampled");
+    assert_eq!((m.difference, m.p_value), (0.0, 1.0));
+    assert!((m.baseline - 100.0).abs() < 1e-9, "{m:?}");
+    let worse = pair_predictions(&a, &c, &o).unwrap();
+    let m = worse.metric("map").unwrap();
+    assert!(m.difference < -10.0 && m.ci95.1 < 0.0, "{m:?}");
+    assert!(worse.flips.is_empty() && worse.classes.is_empty());
+}
