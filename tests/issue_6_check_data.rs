@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use vbench_data::check::{check_manifest, CheckOptions, DatasetCheck, ProblemKind};
-use vbench_data::datasets::{load_manifest, manifest_hash, Labels, Source};
+use vbench_data::datasets::{load_manifest, manifest_hash, Labels, ManifestOptions, Source};
 use vbench_data::rational::Seconds;
 use vbench_data::{extract_sample_views, DataError, VideoReader};
 use vbench_suite::{
@@ -153,7 +153,7 @@ fn video_corpus_is_checked_counted_and_named() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
     video_corpus(root);
-    let m = load_manifest(Dataset::Kinetics400, root, None).unwrap();
+    let m = load_manifest(Dataset::Kinetics400, root, &ManifestOptions::default()).unwrap();
     assert_eq!(m.manifest, "test.csv");
     let clip = 16.0 * 5.0 / 30.0;
     let opts = |deep| CheckOptions {
@@ -298,7 +298,7 @@ fn frame_folder_corpus_is_checked_counted_and_named() {
         }
     }
     std::fs::write(root.join("val.csv"), rows.join("\n") + "\n").unwrap();
-    let m = load_manifest(Dataset::Charades, root, None).unwrap();
+    let m = load_manifest(Dataset::Charades, root, &ManifestOptions::default()).unwrap();
     assert_eq!(m.samples.len(), 8);
     assert_eq!(m.samples[6].labels, Labels::Multi(vec![157]));
     let opts = |deep| CheckOptions {

@@ -14,9 +14,9 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use tch::{Kind, Tensor};
-use vbench_data::datasets::{Charades, Ssv2, VideoDataset};
+use vbench_data::datasets::{format_of, Charades, Ssv2};
 use vbench_data::frames::JPEG_DECODER;
-use vbench_data::{extract_sample_views, sample_frame_clips, FrameSampling};
+use vbench_data::{extract_sample_views, sample_frame_clips};
 use vbench_suite::{
     Activation, Aggregation, ChannelOrder, Dataset, Normalization, Protocol, Sampler,
 };
@@ -218,7 +218,7 @@ fn frame_folder_views_match_pytorchvideo() {
         } else {
             charades.samples()
         };
-        let sampling = FrameSampling::for_dataset(job.dataset).unwrap();
+        let sampling = format_of(job.dataset).frame_sampling().unwrap();
         let (mut raw_diff, mut view_diff, mut views) = (0f64, 0f64, 0);
         for (v, s) in samples.iter().enumerate() {
             let frames = match &s.source {

@@ -12,10 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use tch::{Kind, Tensor};
 use vbench_data::ava_views::extract_keyframe_views;
-use vbench_data::datasets::Source;
-use vbench_eval::accuracy::evaluate::{
-    load_dataset, measure_accuracy, AccuracyOptions, WeightsSource,
-};
+use vbench_data::datasets::{load_manifest, ManifestOptions, Source};
+use vbench_eval::accuracy::evaluate::{measure_accuracy, AccuracyOptions, WeightsSource};
 use vbench_eval::accuracy::pipeline::EvalOptions;
 use vbench_results::predictions::{score_file, Record};
 use vbench_results::Measure;
@@ -96,7 +94,7 @@ fn case(arch: &str, save_inputs: usize, resume: bool) {
 
     let (plan, i) = find_entry(&format!("ava/{arch}")).unwrap();
     let entry = &plan.entries[i];
-    let manifest = load_dataset(Dataset::Ava, &root).unwrap();
+    let manifest = load_manifest(Dataset::Ava, &root, &ManifestOptions::default()).unwrap();
     // Keyframes with person boxes are the oracle's, less the excluded one (PySlowFast scores it
     // and drops it in evaluation; vbench drops it first). Keyframes with ground truth only are
     // samples too (all misses).
@@ -163,6 +161,7 @@ fn case(arch: &str, save_inputs: usize, resume: bool) {
     // The evaluation engine, as `vbench run --suite ava --data-root D --weights W` calls it.
     let out = t("out");
     let opts = AccuracyOptions {
+        split: None,
         dataset: Dataset::Ava,
         suite: "ava".into(),
         data_root: root.clone(),

@@ -11,8 +11,12 @@
 
 use std::path::{Path, PathBuf};
 use tch::nn::VarStore;
-use vbench_data::datasets::{manifest_hash, Labels, Sample, Source};
-use vbench_eval::accuracy::evaluate::{kinetics400_classes, load_dataset, record_for_sample};
+use vbench_data::datasets::{
+    kinetics400_classes, load_manifest, manifest_hash, Labels, Manifest, ManifestOptions, Sample,
+    Source,
+};
+use vbench_data::DataError;
+use vbench_eval::accuracy::evaluate::record_for_sample;
 use vbench_eval::accuracy::pipeline::{
     run_videos, EvalOptions, FailureKind, VideoJob, VideoOutcome, VideoPrediction,
 };
@@ -266,6 +270,11 @@ fn issue_7_eval_batching_and_threads_do_not_change_scores() {
             ]
         );
     }
+}
+
+/// A dataset list read with the default options (Kinetics folders map through the built-in names).
+fn load_dataset(dataset: Dataset, root: &Path) -> Result<Manifest, DataError> {
+    load_manifest(dataset, root, &ManifestOptions::default())
 }
 
 #[test]

@@ -15,16 +15,17 @@
 //! Videos shorter than the suite's longest clip are reported too, as notes: PyTorchVideo then
 //! starts every clip at 0 and repeats frames, and so does vbench.
 
-use crate::datasets::{Labels, Manifest, Sample, Source};
+use crate::datasets::{format_of, Labels, Manifest, Sample, Source};
 use crate::decoder::VideoReader;
 use crate::error::{DataError, Result};
-use crate::frame_views::FRAME_VIDEO_FPS;
 use crate::frames::{list_frame_folder, read_jpeg_strict, JPEG_DECODER};
+use crate::sampler::frames::FRAME_VIDEO_FPS;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use vbench_suite::Plan;
 
 #[derive(Clone, Debug)]
 pub struct CheckOptions {
@@ -37,6 +38,25 @@ pub struct CheckOptions {
     pub clip_seconds: Option<f64>,
     /// Videos checked at once.
     pub workers: usize,
+}
+
+impl CheckOptions {
+    /// What a suite's entries need checked: labels within every entry's classes, and videos
+    /// against the longest clip any entry samples (none where the whole video is the clip).
+    pub fn for_plan(plan: &Plan) -> Self {
+        let format = format_of(plan.suite.dataset);
+        let longest = plan
+            .entries
+            .iter()
+            .map(|e| format.clip_seconds(&e.protocol, &plan.source))
+            .collect::<Option<Vec<f64>>>()
+            .and_then(|spans| spans.into_iter().reduce(f64::max));
+        Self {
+            num_classes: plan.entries.iter().map(|e| e.protocol.num_classes).min(),
+            clip_seconds: longest,
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for CheckOptions {
@@ -434,6 +454,7 @@ pub fn error_path(e: &DataError) -> Option<PathBuf> {
         | DataError::Frames { path, .. }
         | DataError::Parse { path, .. }
         | DataError::Dataset { path, .. }
+        | DataError::ClassCount { path, .. }
         | DataError::Torch { path, .. } => Some(path.clone()),
         DataError::Invalid { .. } | DataError::Overflow { .. } => None,
     }

@@ -42,6 +42,17 @@ pub enum DataError {
     },
     #[error("{path}: {message}")]
     Dataset { path: PathBuf, message: String },
+    #[error(
+        "{path}: the class list has {found} classes but the model has {expected} outputs \
+         (num_classes); labels would index the wrong classes{note}"
+    )]
+    ClassCount {
+        path: PathBuf,
+        found: usize,
+        expected: u32,
+        /// Where the list comes from, when that is not the file itself.
+        note: String,
+    },
     #[error("{what}: {message}")]
     Invalid { what: String, message: String },
     #[error("{what}: exact arithmetic overflowed i128")]
@@ -64,6 +75,24 @@ impl DataError {
             path: path.into(),
             line,
             message: message.into(),
+        }
+    }
+    /// Errors from path-less stages (sampling arithmetic, transforms) gain the file's name.
+    pub(crate) fn for_file(self, path: &std::path::Path) -> Self {
+        match self {
+            DataError::Invalid { what, message } => DataError::Frames {
+                path: path.to_path_buf(),
+                message: format!("{what}: {message}"),
+            },
+            DataError::Overflow { what } => DataError::Frames {
+                path: path.to_path_buf(),
+                message: format!("{what}: exact arithmetic overflowed i128"),
+            },
+            DataError::Torch { message, .. } => DataError::Torch {
+                path: path.to_path_buf(),
+                message,
+            },
+            other => other,
         }
     }
     pub(crate) fn torch(path: impl Into<PathBuf>, e: tch::TchError) -> Self {
@@ -92,6 +121,7 @@ impl DataError {
             DataError::Frames { .. } => "frames",
             DataError::Parse { .. } => "parse",
             DataError::Dataset { .. } => "dataset",
+            DataError::ClassCount { .. } => "class_count",
             DataError::Invalid { .. } => "invalid",
             DataError::Overflow { .. } => "overflow",
             DataError::Torch { .. } => "torch",

@@ -1,8 +1,8 @@
 //! FFmpeg helpers behind `decoder.rs`: the RGB converter (swscale with the frame's colourspace),
 //! AVI pts filling, and stream side data.
 
-use crate::decoder::RgbFrame;
 use crate::error::{DataError, Result};
+use crate::rgb::RgbFrame;
 use ff::ffi;
 use ffmpeg_next as ff;
 use std::collections::VecDeque;

@@ -7,8 +7,8 @@
 //! (`tests/issue_6_frame_parity.rs`). A build without libjpeg's headers falls back to FFmpeg's
 //! mjpeg decoder, whose IDCT and upsampling differ by a few levels ([`JPEG_DECODER`] says which).
 
-use crate::decoder::{frames_to_tensor, RgbFrame};
 use crate::error::{DataError, Result};
+use crate::rgb::{frames_to_tensor, RgbFrame};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tch::Tensor;

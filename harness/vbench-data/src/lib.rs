@@ -1,10 +1,12 @@
 //! Video input for vbench: decoding (FFmpeg, with PyTorchVideo's PyAV semantics), exact clip
 //! sampling, the PySlowFast test transforms on tch tensors, and dataset manifests.
 //!
-//! The CLI's entry points are [`extract_views`] (one video, one protocol → every view, decoded
-//! once), [`extract_sample_views`] (any dataset sample: video or frame folder), [`ViewLoader`]
-//! (a bounded, ordered pool of decoder threads for the evaluation loop),
-//! [`check::check_manifest`] (`vbench check-data`) and [`write_views_safetensors`].
+//! The data flow: [`datasets`] (one [`datasets::DatasetFormat`] per dataset: layout, list, class
+//! names, views) → [`decoder`] (FFmpeg) / [`frames`] (JPEG) → [`sampler`] (every clip-sampling
+//! rule) → [`transforms`] → [`views`]. The CLI's entry points are [`extract_views`] (one video,
+//! one protocol → every view, decoded once), [`extract_sample_views`] (any dataset sample, through
+//! its format), [`ViewLoader`] (a bounded, ordered pool of decoder threads for the evaluation
+//! loop), [`check::check_manifest`] (`vbench check-data`) and [`write_views_safetensors`].
 //!
 //! `tests/issue_6_pixel_parity.rs` holds every view bit-identical to PyTorchVideo 0.1.5 + PyAV 18.
 //! What that took, beyond the obvious:
@@ -25,10 +27,10 @@ pub mod datasets;
 pub mod decoder;
 pub mod error;
 mod ffutil;
-pub mod frame_views;
 pub mod frames;
 pub mod loader;
 pub mod rational;
+mod rgb;
 pub mod sampler;
 pub mod transforms;
 pub mod views;
@@ -38,16 +40,18 @@ pub use decoder::{
     VideoReader,
 };
 pub use error::{DataError, Result};
-pub use frame_views::{extract_frame_views, sample_frame_clips, FrameSampling};
 pub use loader::{extract_sample_views, LoadedSample, LoaderOptions, ViewLoader};
 pub use rational::{Ratio, Seconds};
+pub use sampler::frames::{sample_frame_clips, FrameSampling};
+pub use sampler::video::{sample_clips, sample_clips_with};
 pub use sampler::{
-    uniform_temporal_subsample, ClipInfo, ClipSpacing, ConstantClipsPerVideoSampler,
+    uniform_temporal_subsample, ClipInfo, ClipSpacing, ConstantClipsPerVideoSampler, SampledClip,
+    SampledVideo,
 };
 pub use transforms::TestTransform;
 pub use views::{
-    extract_views, sample_clips, sample_clips_with, view_tensor_name, views_from_samples,
-    write_views_safetensors, SampledClip, SampledVideo, View, ViewTensor,
+    extract_frame_views, extract_views, view_tensor_name, views_from_samples,
+    write_views_safetensors, View, ViewTensor,
 };
 
 #[cfg(test)]

@@ -18,11 +18,9 @@
 //! # }
 //! ```
 
-use crate::ava_views::extract_keyframe_views;
-use crate::datasets::{Sample, Source};
-use crate::error::{DataError, Result};
-use crate::frame_views::{extract_frame_views, FrameSampling};
-use crate::views::{extract_views, ViewTensor};
+use crate::datasets::{format_of, Sample};
+use crate::error::Result;
+use crate::views::ViewTensor;
 use std::collections::BTreeMap;
 use std::sync::mpsc::{channel, Receiver};
 use std::sync::{Arc, Condvar, Mutex};
@@ -30,25 +28,14 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 use vbench_suite::{Dataset, Protocol};
 
-/// Every view of one sample, whatever its source: a video file (PyTorchVideo's
-/// `LabeledVideoDataset` path) or a frame list (the dataset's `FrameVideo` sampling).
+/// Every view of one sample of `dataset`, whatever its source (a video file, a frame list, an
+/// AVA keyframe): [`crate::datasets::DatasetFormat::views`] of the dataset's format.
 pub fn extract_sample_views(
     sample: &Sample,
     dataset: Dataset,
     protocol: &Protocol,
 ) -> Result<Vec<ViewTensor>> {
-    match &sample.source {
-        Source::Video(p) => extract_views(p, protocol),
-        Source::Frames(frames) => {
-            let sampling =
-                FrameSampling::for_dataset(dataset).ok_or_else(|| DataError::Invalid {
-                    what: sample.id.clone(),
-                    message: format!("{dataset:?} lists frames, but has no frame sampling"),
-                })?;
-            extract_frame_views(frames, protocol, sampling)
-        }
-        Source::Keyframe { .. } => extract_keyframe_views(sample, protocol),
-    }
+    format_of(dataset).views(sample, protocol)
 }
 
 #[derive(Clone, Debug)]
@@ -234,7 +221,8 @@ impl Drop for ViewLoader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::datasets::Labels;
+    use crate::datasets::{Labels, Source};
+    use crate::views::extract_views;
     use std::path::PathBuf;
     use vbench_suite::{Activation, Aggregation, ChannelOrder, Normalization, Sampler};
 

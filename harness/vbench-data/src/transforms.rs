@@ -124,43 +124,16 @@ pub fn rgb_to_bgr(x: &Tensor) -> Result<Tensor> {
         .map_err(torch)
 }
 
-/// PySlowFast's `PackPathway`: slow = `index_select(x, 1, linspace(0, T-1, T // alpha).long())`,
-/// fast = the clip itself. Returns `[slow, fast]`, the order the models take.
+/// PySlowFast's `PackPathway`: slow = `index_select(x, 1, linspace(0, T-1, T // alpha).long())`
+/// (the positions of [`sampler::slow_pathway_indices`]), fast = the clip itself. Returns
+/// `[slow, fast]`, the order the models take.
 pub fn pack_pathway(x: &Tensor, alpha: u32) -> Result<Vec<Tensor>> {
     let t = x.size().get(1).copied().unwrap_or(0);
-    if alpha == 0 || t < alpha as i64 {
-        return Err(invalid(format!(
-            "PackPathway with alpha {alpha} over {t} frames"
-        )));
-    }
-    let idx = Tensor::f_linspace(
-        0i64,
-        t - 1,
-        t / alpha as i64,
-        (Kind::Float, tch::Device::Cpu),
-    )
-    .and_then(|v| v.f_to_kind(Kind::Int64))
-    .map_err(torch)?;
-    let slow = x.f_index_select(1, &idx).map_err(torch)?;
+    let idx = sampler::slow_pathway_indices(t, alpha)?;
+    let slow = x
+        .f_index_select(1, &Tensor::from_slice(&idx))
+        .map_err(torch)?;
     Ok(vec![slow, x.shallow_clone()])
-}
-
-/// The slow pathway's positions within the fast clip (for reporting frame indices).
-pub fn slow_pathway_indices(t_fast: i64, alpha: u32) -> Result<Vec<i64>> {
-    if alpha == 0 || t_fast < alpha as i64 {
-        return Err(invalid(format!(
-            "PackPathway with alpha {alpha} over {t_fast} frames"
-        )));
-    }
-    let idx = Tensor::f_linspace(
-        0i64,
-        t_fast - 1,
-        t_fast / alpha as i64,
-        (Kind::Float, tch::Device::Cpu),
-    )
-    .and_then(|v| v.f_to_kind(Kind::Int64))
-    .map_err(torch)?;
-    Vec::<i64>::try_from(&idx).map_err(torch)
 }
 
 /// `normalize(div255(v))` for every byte value `v` and channel, computed by the same libtorch
@@ -312,7 +285,7 @@ mod tests {
     #[test]
     fn pack_pathway_takes_every_alpha_th_frame() {
         assert_eq!(
-            slow_pathway_indices(32, 4).unwrap(),
+            sampler::slow_pathway_indices(32, 4).unwrap(),
             vec![0, 4, 8, 13, 17, 22, 26, 31]
         );
         let x = Tensor::arange(32, (Kind::Float, tch::Device::Cpu)).view([1, 32, 1, 1]);

@@ -1,18 +1,20 @@
-//! The entry point the CLI calls: one video + one protocol → every test view, decoded once.
+//! Views: sampled clips ([`crate::sampler`]) through the test transform, one [`ViewTensor`] per
+//! (clip, crop), in the sampler's order; and their safetensors form for `vbench clips`.
 //!
-//! This is PySlowFast's `Ptvkinetics` test loader for one video: `EncodedVideo` (PyAV semantics,
-//! `decode_audio=False`), `ConstantClipsPerVideoSampler(T·τ/30, clips, crops)`, then the test
-//! transform, with the sampler's `aug_index` as the crop's spatial index.
+//! For a video this is PySlowFast's `Ptvkinetics` test loader: the clips of
+//! [`crate::sampler::video`], then the test transform with the sampler's `aug_index` as the
+//! crop's spatial index. Frame folders (SSv2, Charades) get the same transform on the clips of
+//! [`crate::sampler::frames`].
 
-use crate::decoder::{PtsRange, VideoInfo, VideoReader};
 use crate::error::{DataError, Result};
-use crate::rational::{Ratio, Seconds};
-use crate::sampler::{uniform_temporal_subsample, ClipInfo, ConstantClipsPerVideoSampler};
-use crate::transforms::{slow_pathway_indices, TestTransform};
+use crate::sampler::frames::{sample_frame_clips, FrameSampling};
+use crate::sampler::video::sample_clips;
+use crate::sampler::{slow_pathway_indices, SampledVideo};
+use crate::transforms::TestTransform;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use tch::Tensor;
-use vbench_suite::{Protocol, Sampler};
+use vbench_suite::Protocol;
 
 /// What one view is, in terms a reader can check against PyTorchVideo.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -47,147 +49,20 @@ pub struct ViewTensor {
     pub boxes: Option<Tensor>,
 }
 
-/// One sampled clip before the float transform: the subsampled uint8 frames.
-#[derive(Debug)]
-pub struct SampledClip {
-    pub info: ClipInfo,
-    /// `[T, H, W, 3]` uint8, the frames `uniform_temporal_subsample` keeps.
-    pub frames: Tensor,
-    pub frame_pts: Vec<i64>,
-    pub frame_indices: Vec<i64>,
-    pub clip_frames: usize,
-}
-
-/// Everything `sample_clips` learns about a video.
-#[derive(Debug)]
-pub struct SampledVideo {
-    pub info: VideoInfo,
-    /// PyTorchVideo's duration (exact).
-    pub duration: Ratio,
-    /// Every `ClipInfo` the sampler yielded, in order (clip-major, then crop).
-    pub schedule: Vec<ClipInfo>,
-    /// One entry per clip index.
-    pub clips: Vec<SampledClip>,
-}
-
-/// Errors from path-less stages (sampling arithmetic, transforms) gain the video's name.
-fn on_video(e: DataError, video: &Path) -> DataError {
-    match e {
-        DataError::Invalid { what, message } => DataError::Frames {
-            path: video.to_path_buf(),
-            message: format!("{what}: {message}"),
-        },
-        DataError::Overflow { what } => DataError::Frames {
-            path: video.to_path_buf(),
-            message: format!("{what}: exact arithmetic overflowed i128"),
-        },
-        DataError::Torch { message, .. } => DataError::Torch {
-            path: video.to_path_buf(),
-            message,
-        },
-        other => other,
-    }
-}
-
-fn check_protocol(video: &Path, p: &Protocol) -> Result<()> {
-    if p.sampler != Sampler::ConstantClipsPerVideo {
-        return Err(DataError::Invalid {
-            what: video.display().to_string(),
-            message: format!(
-                "sampler {:?} is not a ConstantClipsPerVideo protocol",
-                p.sampler
-            ),
-        });
-    }
-    Ok(())
-}
-
-/// Decodes `video` once and returns, per clip, the frames the protocol keeps (uint8).
-pub fn sample_clips(video: &Path, protocol: &Protocol) -> Result<SampledVideo> {
-    sample_clips_with(
-        video,
-        protocol,
-        &ConstantClipsPerVideoSampler::for_protocol(protocol)?,
-    )
-}
-
-/// [`sample_clips`] with another sampler configuration (e.g. [`crate::ClipSpacing::PerGap`]).
-pub fn sample_clips_with(
-    video: &Path,
-    protocol: &Protocol,
-    sampler: &ConstantClipsPerVideoSampler,
-) -> Result<SampledVideo> {
-    check_protocol(video, protocol)?;
-    let mut reader = VideoReader::open(video)?;
-    let duration = reader.duration()?;
-    let schedule = sampler.clips(duration).map_err(|e| on_video(e, video))?;
-    // PyTorchVideo loads a clip at aug_index 0 and reuses it for the other crops.
-    let firsts: Vec<&ClipInfo> = schedule.iter().filter(|c| c.aug_index == 0).collect();
-    let ranges = firsts
-        .iter()
-        .map(|c| {
-            Ok(PtsRange {
-                start: reader.secs_to_pts(Seconds::Exact(c.start))?,
-                end: Some(reader.secs_to_pts(Seconds::Exact(c.end))?),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let n = protocol.input_frames() as usize;
-    let selective = reader.selective();
-    let mut picked: Vec<Option<(Tensor, Vec<i64>, usize)>> =
-        (0..ranges.len()).map(|_| None).collect();
-    // Only the frames `uniform_temporal_subsample` keeps are converted to RGB.
-    let pass = reader.decode_ranges_select(
-        &ranges,
-        selective,
-        |_, len| {
-            let idx = uniform_temporal_subsample(len, n).map_err(|e| on_video(e, video))?;
-            Ok(idx.into_iter().map(|i| i as usize).collect())
-        },
-        |i, frames, len| {
-            if frames.is_empty() {
-                return Ok(());
-            }
-            let t = frames.all_to_tensor(video)?;
-            picked[i] = Some((t, frames.pts(), len));
-            Ok(())
-        },
-    )?;
-    let info = reader.info().clone();
-    let mut clips = Vec::with_capacity(firsts.len());
-    for (c, p) in firsts.iter().zip(picked) {
-        let Some((frames, frame_pts, clip_frames)) = p else {
-            return Err(DataError::EmptyClip {
-                path: video.to_path_buf(),
-                start: c.start.to_f64(),
-                end: c.end.to_f64(),
-                duration: duration.to_f64(),
-            });
-        };
-        let frame_indices = frame_pts
-            .iter()
-            .map(|&p| pass.frame_number(p, &info))
-            .collect();
-        clips.push(SampledClip {
-            info: **c,
-            frames,
-            frame_pts,
-            frame_indices,
-            clip_frames,
-        });
-    }
-    Ok(SampledVideo {
-        info,
-        duration,
-        schedule,
-        clips,
-    })
-}
-
 /// Every view of `video` under `protocol`, in the sampler's order (clip-major, then crop).
 /// One decode serves all views; each clip's float stages up to the crop run once.
 pub fn extract_views(video: &Path, protocol: &Protocol) -> Result<Vec<ViewTensor>> {
     views_from_samples(&sample_clips(video, protocol)?, protocol)
+}
+
+/// Every view of one frame-folder video (its JPEGs in temporal order), in the sampler's order
+/// (clip-major, then crop).
+pub fn extract_frame_views(
+    frames: &[PathBuf],
+    protocol: &Protocol,
+    sampling: FrameSampling,
+) -> Result<Vec<ViewTensor>> {
+    views_from_samples(&sample_frame_clips(frames, protocol, sampling)?, protocol)
 }
 
 /// The float views of already sampled clips (the transform half of [`extract_views`]).
@@ -202,11 +77,11 @@ pub fn views_from_samples(sampled: &SampledVideo, protocol: &Protocol) -> Result
         let video = &sampled.info.path;
         let scaled = transform
             .clip_stage_u8(&clip.frames)
-            .map_err(|e| on_video(e, video))?;
+            .map_err(|e| e.for_file(video))?;
         let pathway_frame_indices = match protocol.alpha {
             Some(a) => {
                 let slow = slow_pathway_indices(clip.frame_indices.len() as i64, a)
-                    .map_err(|e| on_video(e, video))?;
+                    .map_err(|e| e.for_file(video))?;
                 let slow = slow
                     .iter()
                     .map(|&i| clip.frame_indices[i as usize])
@@ -222,7 +97,7 @@ pub fn views_from_samples(sampled: &SampledVideo, protocol: &Protocol) -> Result
         for aug in augs {
             let pathways = transform
                 .view_stage(&scaled, aug.aug_index)
-                .map_err(|e| on_video(e, video))?;
+                .map_err(|e| e.for_file(video))?;
             out.push(ViewTensor {
                 view: View {
                     clip_index: aug.clip_index,

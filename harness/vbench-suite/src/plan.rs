@@ -77,6 +77,9 @@ pub struct SuiteInfo {
     pub name: String,
     pub title: String,
     pub dataset: Dataset,
+    /// The official fold (`split`), for datasets that have folds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<Fold>,
     pub task: Task,
     pub description: Option<String>,
 }
@@ -122,6 +125,17 @@ pub fn parse_plan(
             "-",
             "suite.name",
             "must be a non-empty [A-Za-z0-9_] word".into(),
+        ));
+    }
+    if suite.split.is_some() && !suite.dataset.has_folds() {
+        return Err(invalid(
+            "-",
+            "suite.split",
+            format!(
+                "{:?} has no official folds; `split` applies to ucf101 and hmdb51",
+                suite.dataset
+            )
+            .to_lowercase(),
         ));
     }
     if raw.entries.is_empty() {
@@ -182,6 +196,7 @@ pub fn parse_plan(
             name: suite.name.clone(),
             title: suite.title.clone(),
             dataset: suite.dataset,
+            split: suite.split,
             task: suite.dataset.task(),
             description: suite.description.clone(),
         },

@@ -10,16 +10,63 @@ pub enum Dataset {
     Ssv2,
     Charades,
     Ava,
+    Ucf101,
+    Hmdb51,
 }
 
 impl Dataset {
     /// What is measured on this dataset: single-label top-k, multi-label mAP, or box-level detection mAP.
     pub fn task(self) -> Task {
         match self {
-            Dataset::Kinetics400 | Dataset::Ssv2 => Task::Classification,
+            Dataset::Kinetics400 | Dataset::Ssv2 | Dataset::Ucf101 | Dataset::Hmdb51 => {
+                Task::Classification
+            }
             Dataset::Charades => Task::MultiLabel,
             Dataset::Ava => Task::Detection,
         }
+    }
+
+    /// Whether the dataset ships official train/test folds, one of which the suite's `split`
+    /// key chooses.
+    pub fn has_folds(self) -> bool {
+        matches!(self, Dataset::Ucf101 | Dataset::Hmdb51)
+    }
+}
+
+/// One of the three official train/test folds of UCF101 and HMDB51: `split = 1|2|3` in a
+/// suite's `[suite]` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "i64", into = "u8")]
+pub struct Fold(u8);
+
+impl Fold {
+    /// The fold evaluated when a suite gives none (the one most papers report).
+    pub const FIRST: Fold = Fold(1);
+
+    pub fn number(self) -> u8 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for Fold {
+    type Error = String;
+    fn try_from(v: i64) -> Result<Self, String> {
+        match v {
+            1..=3 => Ok(Fold(v as u8)),
+            _ => Err(format!("split {v}: the official folds are 1, 2 and 3")),
+        }
+    }
+}
+
+impl From<Fold> for u8 {
+    fn from(f: Fold) -> u8 {
+        f.0
+    }
+}
+
+impl std::fmt::Display for Fold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
     }
 }
 

@@ -22,6 +22,9 @@ pub struct RawHeader {
     pub name: String,
     pub title: String,
     pub dataset: Dataset,
+    /// UCF101 / HMDB51: the official fold to evaluate (default 1).
+    #[serde(default)]
+    pub split: Option<Fold>,
     /// File name in `reference-results/`.
     pub reference: String,
     #[serde(default)]

@@ -10,11 +10,9 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use vbench_data::check::{check_manifest, CheckOptions, DatasetCheck};
-use vbench_data::datasets::load_manifest;
-use vbench_data::frame_views::charades_clip_duration;
-use vbench_eval::accuracy::evaluate::kinetics400_classes;
+use vbench_data::datasets::{check_class_list, load_manifest, ManifestOptions};
 use vbench_results::gap::{coverage, CopyVideo, Coverage};
-use vbench_suite::{load_suite, Dataset, Plan};
+use vbench_suite::load_suite;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -42,40 +40,32 @@ pub struct Args {
     reference_list: Option<PathBuf>,
 }
 
-/// The longest clip any entry samples, in seconds (SSv2 takes the whole video: none).
-fn longest_clip(plan: &Plan) -> Option<f64> {
-    if plan.suite.dataset == Dataset::Ssv2 {
-        return None;
-    }
-    plan.entries
-        .iter()
-        .map(|e| match plan.suite.dataset {
-            // Ptvcharades: ((T - 1)·τ + 1) / 30 s of the input clip.
-            Dataset::Charades => charades_clip_duration(&e.protocol, &plan.source).unwrap_or(0.0),
-            _ => {
-                let (n, d) = e.protocol.clip_duration();
-                n as f64 / d.max(1) as f64
-            }
-        })
-        .reduce(f64::max)
-}
-
 pub fn exec(args: Args) -> Result<ExitCode> {
     if !matches!(args.format.as_str(), "table" | "json") {
         bail!("--format {}: expected table or json", args.format);
     }
     let plan = load_suite(&args.suite)?;
     let dataset = plan.suite.dataset;
-    let classes = (dataset == Dataset::Kinetics400).then(kinetics400_classes);
-    let manifest = load_manifest(dataset, &args.data_root, classes.as_deref())
+    let read = ManifestOptions {
+        split: plan.suite.split,
+        ..ManifestOptions::default()
+    };
+    // A class list must fit every entry's output size (exit 2, naming the list).
+    for e in &plan.entries {
+        let opts = ManifestOptions {
+            num_classes: Some(e.protocol.num_classes),
+            ..read.clone()
+        };
+        check_class_list(dataset, &args.data_root, &opts)
+            .with_context(|| format!("entry {}", e.id))?;
+    }
+    let manifest = load_manifest(dataset, &args.data_root, &read)
         .with_context(|| format!("suite {}: reading the dataset list", plan.suite.name))?;
     let opts = CheckOptions {
         deep: args.deep,
         probe_frames: args.probe_frames,
-        // A label must fit every entry of the suite.
-        num_classes: plan.entries.iter().map(|e| e.protocol.num_classes).min(),
-        clip_seconds: longest_clip(&plan),
         workers: args.workers,
+        ..CheckOptions::for_plan(&plan)
     };
     let tty = std::io::stderr().is_terminal();
     let progress = |done: usize, total: usize| {

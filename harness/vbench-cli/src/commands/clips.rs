@@ -7,9 +7,8 @@
 use anyhow::{bail, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use vbench_data::ava_views::extract_keyframe_views;
+use vbench_data::datasets::{format_of, load_manifest, ManifestOptions};
 use vbench_data::{extract_views, view_tensor_name, write_views_safetensors};
-use vbench_eval::accuracy::evaluate::load_entry_dataset;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -56,7 +55,8 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         (None, Some(root), Some(key)) if entry.arch.is_detector() => {
             let suite = entry.id.split('/').next().unwrap_or_default();
             let plan = vbench_suite::load_suite(args.suite.as_deref().unwrap_or(suite))?;
-            let data = load_entry_dataset(&entry, plan.suite.dataset, root)?;
+            let list = ManifestOptions::for_entry(&entry.protocol, plan.suite.split);
+            let data = load_manifest(plan.suite.dataset, root, &list)?;
             let Some(sample) = data.samples.iter().find(|s| s.id == *key) else {
                 bail!(
                     "{}: no keyframe `{key}` ({} keyframes; ids look like `{}`)",
@@ -68,7 +68,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
                 );
             };
             (
-                extract_keyframe_views(sample, &entry.protocol)?,
+                format_of(plan.suite.dataset).views(sample, &entry.protocol)?,
                 key.clone(),
             )
         }

@@ -211,13 +211,13 @@ impl RunDisplay {
 }
 
 /// Class names of a predictions file's dataset, in label order: the label map of an AVA file,
-/// Kinetics-400's names for a 400-class Kinetics list.
+/// else the names built into its format when the model has that many classes (Kinetics-400's).
 pub fn class_names(h: &Header) -> Option<Vec<String>> {
     if let Some(map) = &h.label_map {
         return Some(map.iter().map(|(_, n)| n.clone()).collect());
     }
-    let names = vbench_eval::accuracy::evaluate::kinetics400_classes();
-    (h.dataset.name == "kinetics" && h.num_classes == names.len()).then_some(names)
+    let names = vbench_data::datasets::format_named(&h.dataset.name)?.builtin_class_names()?;
+    (h.num_classes == names.len()).then_some(names)
 }
 
 /// Pairs every entry with accuracy on both sides, as `policy` says (metrics, bootstrap).

@@ -13,26 +13,73 @@
 //! - a sample is every keyframe with ground truth or detections: one with ground truth and no
 //!   detection is all misses, one with detections and no ground truth all false positives.
 
-use super::{read_lines, Labels, Sample, Source, VideoDataset};
+use super::format::{layout_error, DatasetFormat, Listing, ManifestOptions};
+use super::sample::{AvaBox, Labels, PersonBox, Sample, Source};
+use super::text::read_lines;
 use crate::error::{DataError, Result};
 use crate::frames::list_frame_folder;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// AVA v2.2 file names (PySlowFast's defaults), under `annotations/` unless said otherwise.
+pub const AVA_GROUNDTRUTH: &str = "ava_val_v2.2.csv";
+pub const AVA_LABEL_MAP: &str = "ava_action_list_v2.2_for_activitynet_2019.pbtxt";
+pub const AVA_EXCLUDED: &str = "ava_val_excluded_timestamps_v2.2.csv";
+pub const AVA_PERSON_BOXES: &str = "ava_val_predicted_boxes.csv";
+/// Relative to the data root; frame paths in it are relative to `frames/`.
+pub const AVA_FRAME_LIST: &str = "frame_lists/val.csv";
+
+/// The AVA v2.2 layout (`dataset = "ava"`), PySlowFast's file names.
+pub struct AvaFormat;
+
+impl DatasetFormat for AvaFormat {
+    fn name(&self) -> &'static str {
+        "ava"
+    }
+
+    fn layout(&self) -> &'static str {
+        "annotations/ava_val_v2.2.csv, annotations/ava_action_list_v2.2_for_activitynet_2019.\
+         pbtxt, annotations/ava_val_predicted_boxes.csv (person detections), optional \
+         annotations/ava_val_excluded_timestamps_v2.2.csv, frames/<video_id>/*.jpg at 30 fps \
+         (frame 0 = second 900), optional frame_lists/val.csv"
+    }
+
+    fn read(&self, root: &Path, opts: &ManifestOptions) -> Result<Listing> {
+        let ann = root.join("annotations");
+        let need = |f: &str| {
+            let p = ann.join(f);
+            if p.exists() {
+                Ok(p)
+            } else {
+                Err(layout_error(self, root, &format!("no annotations/{f}")))
+            }
+        };
+        let gt = need(AVA_GROUNDTRUTH)?;
+        let label_map = need(AVA_LABEL_MAP)?;
+        let person_boxes = need(AVA_PERSON_BOXES)?;
+        let excluded = Some(ann.join(AVA_EXCLUDED)).filter(|p| p.exists());
+        let frame_list = Some(root.join(AVA_FRAME_LIST)).filter(|p| p.exists());
+        let ds = Ava::new(&AvaFiles {
+            groundtruth: &gt,
+            label_map: Some(&label_map),
+            excluded: excluded.as_deref(),
+            person_boxes: &person_boxes,
+            score_threshold: opts.person_score_threshold,
+            frame_list: frame_list.as_deref(),
+            frames_root: &root.join("frames"),
+        })?;
+        Ok(Listing {
+            manifest: format!("annotations/{AVA_GROUNDTRUTH}"),
+            samples: ds.samples,
+            label_map: ds.label_map,
+            ..Listing::default()
+        })
+    }
+}
+
 /// Keyframes with annotations: seconds 902..=1798 of each 15-minute movie.
 pub const AVA_VALID_SECONDS: std::ops::RangeInclusive<u32> = 902..=1798;
-
-/// One person box of a keyframe.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AvaBox {
-    /// `[x1, y1, x2, y2]`, normalised (float64, as the evaluator reads them).
-    pub bbox: [f64; 4],
-    /// AVA action ids (1-based, as in the CSV).
-    pub actions: Vec<u32>,
-    /// The 8th column: a person id in ground truth, a score in detections.
-    pub extra: Vec<f64>,
-}
 
 /// The `.pbtxt` label map: `item { name: "…" id: N }` → (id, name) in file order. `label_id:` is
 /// accepted for `id:` (PyTorchVideo does the same).
@@ -67,14 +114,6 @@ pub fn read_ava_label_map(path: &Path) -> Result<Vec<(u32, String)>> {
         });
     }
     Ok(out)
-}
-
-/// One person box the detector scores: normalised `[x1, y1, x2, y2]` as read (float64, as
-/// PySlowFast's `ori_boxes`), and the person detector's score.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PersonBox {
-    pub bbox: [f64; 4],
-    pub score: f64,
 }
 
 /// The files of an AVA evaluation (PySlowFast's `AVA.*` config keys in brackets).
@@ -313,20 +352,15 @@ impl Ava {
         })
     }
 
+    pub fn samples(&self) -> &[Sample] {
+        &self.samples
+    }
+
     /// Where a keyframe's frames are, for callers that only have a sample.
     pub fn frames_dir(sample: &Sample) -> Option<&PathBuf> {
         match &sample.source {
             Source::Keyframe { frames_dir, .. } => Some(frames_dir),
             _ => None,
         }
-    }
-}
-
-impl VideoDataset for Ava {
-    fn name(&self) -> &str {
-        "ava"
-    }
-    fn samples(&self) -> &[Sample] {
-        &self.samples
     }
 }

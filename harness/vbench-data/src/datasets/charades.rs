@@ -1,10 +1,46 @@
 //! Charades: the frame list with `"a,b,c"` per-frame labels; a video's labels are the union over
 //! its frames (PyTorchVideo's `charades._read_video_paths_and_labels`).
 
-use super::{read_frame_list, Labels, Sample, Source, VideoDataset};
+use super::format::{first_existing, layout_error, DatasetFormat, Listing, ManifestOptions};
+use super::sample::{Labels, Sample, Source};
+use super::text::read_frame_list;
 use crate::error::{DataError, Result};
+use crate::sampler::frames::{charades_clip_duration, FrameSampling};
 use std::collections::BTreeSet;
 use std::path::Path;
+use vbench_suite::Protocol;
+
+/// The Charades layout (`dataset = "charades"`).
+pub struct CharadesFormat;
+
+impl DatasetFormat for CharadesFormat {
+    fn name(&self) -> &'static str {
+        "charades"
+    }
+
+    fn layout(&self) -> &'static str {
+        "test.csv or val.csv (the frame list, paths relative to the root)"
+    }
+
+    fn read(&self, root: &Path, _opts: &ManifestOptions) -> Result<Listing> {
+        let (manifest, path) = first_existing(root, &["test.csv", "val.csv"])
+            .ok_or_else(|| layout_error(self, root, "no Charades frame list"))?;
+        Ok(Listing {
+            manifest,
+            samples: Charades::from_frame_list(&path, root)?.samples,
+            ..Listing::default()
+        })
+    }
+
+    fn frame_sampling(&self) -> Option<FrameSampling> {
+        Some(FrameSampling::CharadesClips)
+    }
+
+    /// Ptvcharades: ((T − 1)·τ + 1) / 30 s of the input clip.
+    fn clip_seconds(&self, protocol: &Protocol, what: &Path) -> Option<f64> {
+        Some(charades_clip_duration(protocol, what).unwrap_or(0.0))
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct Charades {
@@ -41,11 +77,8 @@ impl Charades {
     }
 }
 
-impl VideoDataset for Charades {
-    fn name(&self) -> &str {
-        "charades"
-    }
-    fn samples(&self) -> &[Sample] {
+impl Charades {
+    pub fn samples(&self) -> &[Sample] {
         &self.samples
     }
 }

@@ -1,10 +1,58 @@
 //! Something-Something v2: the labels JSON (template → index), the split JSON (video id →
 //! template) and the frame list, as PyTorchVideo's `ssv2._read_video_paths_and_labels`.
 
-use super::{read_frame_list, Labels, Sample, Source, VideoDataset};
+use super::format::{layout_error, DatasetFormat, Listing, ManifestOptions};
+use super::sample::{Labels, Sample, Source};
+use super::text::read_frame_list;
 use crate::error::{DataError, Result};
+use crate::sampler::frames::FrameSampling;
 use std::collections::HashMap;
 use std::path::Path;
+use vbench_suite::Protocol;
+
+/// The files of an SSv2 root, in the order [`Ssv2::new`] takes them.
+const FILES: [&str; 3] = [
+    "something-something-v2-labels.json",
+    "something-something-v2-validation.json",
+    "val.csv",
+];
+
+/// The Something-Something v2 layout (`dataset = "ssv2"`).
+pub struct Ssv2Format;
+
+impl DatasetFormat for Ssv2Format {
+    fn name(&self) -> &'static str {
+        "ssv2"
+    }
+
+    fn layout(&self) -> &'static str {
+        "something-something-v2-labels.json, something-something-v2-validation.json and \
+         val.csv (the frame list, paths relative to the root)"
+    }
+
+    fn read(&self, root: &Path, _opts: &ManifestOptions) -> Result<Listing> {
+        if let Some(f) = FILES.iter().find(|f| !root.join(f).exists()) {
+            return Err(layout_error(self, root, &format!("no {f}")));
+        }
+        let p = |i: usize| root.join(FILES[i]);
+        let ds = Ssv2::new(&p(0), &p(1), &p(2), root)?;
+        Ok(Listing {
+            manifest: "val.csv".into(),
+            samples: ds.samples,
+            classes: Some(ds.classes),
+            ..Listing::default()
+        })
+    }
+
+    fn frame_sampling(&self) -> Option<FrameSampling> {
+        Some(FrameSampling::Ssv2Segments)
+    }
+
+    /// SSv2 takes the whole video as its clip.
+    fn clip_seconds(&self, _protocol: &Protocol, _what: &Path) -> Option<f64> {
+        None
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct Ssv2 {
@@ -91,14 +139,11 @@ impl Ssv2 {
     }
 }
 
-impl VideoDataset for Ssv2 {
-    fn name(&self) -> &str {
-        "ssv2"
-    }
-    fn samples(&self) -> &[Sample] {
+impl Ssv2 {
+    pub fn samples(&self) -> &[Sample] {
         &self.samples
     }
-    fn class_names(&self) -> Option<&[String]> {
+    pub fn class_names(&self) -> Option<&[String]> {
         Some(&self.classes)
     }
 }

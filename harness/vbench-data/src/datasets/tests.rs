@@ -1,6 +1,7 @@
 use super::*;
 use crate::error::DataError;
 use std::fs;
+use std::path::PathBuf;
 
 fn shared() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
@@ -396,15 +397,40 @@ fn manifest_hash_is_the_documented_canonical_form() {
 fn layouts_resolve_under_a_root_and_name_what_is_missing() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    let e = load_manifest(vbench_suite::Dataset::Kinetics400, root, None).unwrap_err();
+    let e = load_manifest(
+        vbench_suite::Dataset::Kinetics400,
+        root,
+        &ManifestOptions::default(),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("test.csv or val.csv"), "{e}");
     write(root, "val.csv", "a/x.mp4 3\nb/y.mp4 1\n");
-    let m = load_manifest(vbench_suite::Dataset::Kinetics400, root, None).unwrap();
+    let m = load_manifest(
+        vbench_suite::Dataset::Kinetics400,
+        root,
+        &ManifestOptions::default(),
+    )
+    .unwrap();
     assert_eq!((m.manifest.as_str(), m.samples.len()), ("val.csv", 2));
     assert_eq!(m.samples[0].source, Source::Video(root.join("a/x.mp4")));
-    let e = load_manifest(vbench_suite::Dataset::Ssv2, root, None).unwrap_err();
+    let e = load_manifest(
+        vbench_suite::Dataset::Ssv2,
+        root,
+        &ManifestOptions::default(),
+    )
+    .unwrap_err();
     assert!(
         e.to_string().contains("something-something-v2-labels.json"),
         "{e}"
     );
+}
+
+#[test]
+fn every_registered_format_is_found_by_its_reader_name() {
+    let names: Vec<&str> = REGISTERED.iter().map(|&d| format_of(d).name()).collect();
+    for (i, n) in names.iter().enumerate() {
+        assert!(!names[..i].contains(n), "`{n}` names two formats");
+        assert_eq!(format_named(n).map(|f| f.name()), Some(*n));
+    }
+    assert!(format_named("kinetics700").is_none());
 }

@@ -12,7 +12,7 @@ use crate::weights::{sha256_file, WeightsCache, WeightsError};
 use std::path::{Path, PathBuf};
 use vbench_data::check::label_problem;
 use vbench_data::datasets::{
-    load_manifest, load_manifest_with, manifest_hash, Labels, Manifest, Sample, Source,
+    load_manifest, manifest_hash, Labels, Manifest, ManifestOptions, Sample, Source,
 };
 use vbench_data::DataError;
 use vbench_models::checkpoint::CheckpointError;
@@ -21,20 +21,7 @@ use vbench_results::predictions::{
     RecordStatus, ViewRecord, WeightsInfo,
 };
 use vbench_results::{AccuracyResult, Measure};
-use vbench_suite::{Dataset, Entry, Task};
-
-/// The 400 Kinetics class names in label-index order (mmaction2's `label_map_k400.txt`,
-/// Apache-2.0): folder layouts map to indices through it, and `vbench infer` prints it.
-pub const KINETICS400_CLASSES: &str = include_str!("../../data/kinetics400_classnames.txt");
-
-pub fn kinetics400_classes() -> Vec<String> {
-    KINETICS400_CLASSES
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect()
-}
+use vbench_suite::{Dataset, Entry, Fold, Task};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
@@ -49,21 +36,6 @@ pub enum EvalError {
 }
 
 type Result<T, E = EvalError> = std::result::Result<T, E>;
-
-/// Reads `dataset`'s list under `root` (layouts: `docs/datasets.md`, `vbench_data::datasets::
-/// load_manifest`); Kinetics class folders map through the Kinetics-400 names.
-pub fn load_dataset(dataset: Dataset, root: &Path) -> Result<Manifest> {
-    let classes = (dataset == Dataset::Kinetics400).then(kinetics400_classes);
-    Ok(load_manifest(dataset, root, classes.as_deref())?)
-}
-
-/// [`load_dataset`] for one entry: AVA's person boxes are kept at the entry's score threshold.
-pub fn load_entry_dataset(entry: &Entry, dataset: Dataset, root: &Path) -> Result<Manifest> {
-    match entry.protocol.person_score_threshold {
-        Some(t) => Ok(load_manifest_with(dataset, root, None, t)?),
-        None => load_dataset(dataset, root),
-    }
-}
 
 /// Where the entry's weights come from.
 #[derive(Debug, Clone)]
@@ -99,6 +71,8 @@ pub fn resolve_weights(entry: &Entry, source: &WeightsSource) -> Result<Option<(
 #[derive(Debug, Clone)]
 pub struct AccuracyOptions {
     pub dataset: Dataset,
+    /// The suite's fold, for datasets with official folds (UCF101, HMDB51).
+    pub split: Option<Fold>,
     pub suite: String,
     pub data_root: PathBuf,
     pub weights: WeightsSource,
@@ -161,7 +135,8 @@ pub fn measure_accuracy(
         }
         Err(e) => return failed(e),
     };
-    let dataset = match load_entry_dataset(entry, opts.dataset, &opts.data_root) {
+    let list = ManifestOptions::for_entry(&entry.protocol, opts.split);
+    let dataset = match load_manifest(opts.dataset, &opts.data_root, &list) {
         Ok(d) => d,
         Err(e) => return failed(e),
     };

@@ -2,13 +2,13 @@
 //! aggregation) with given weights, through the same [`run_videos`] loop as the dataset
 //! evaluation; the highest classes and every score.
 
-use crate::accuracy::evaluate::{kinetics400_classes, resolve_weights, EvalError, WeightsSource};
+use crate::accuracy::evaluate::{resolve_weights, EvalError, WeightsSource};
 use crate::accuracy::pipeline::{run_videos, EvalOptions, VideoJob, VideoOutcome};
 use crate::model::{load_model, LoadError};
 use crate::timing::{set_threads, BadThreads};
 use std::path::PathBuf;
 use tch::Device;
-use vbench_data::datasets::{read_class_names, Labels, Sample, Source};
+use vbench_data::datasets::{format_of, read_class_names, Labels, Sample, Source};
 use vbench_data::DataError;
 use vbench_results::{Inference, InferenceView, InferenceWeights, RankedClass};
 use vbench_suite::{Dataset, Entry};
@@ -155,13 +155,12 @@ pub fn infer(opts: &InferOptions) -> Result<Inference, InferError> {
     })
 }
 
-/// The class names to print: the given file's, or Kinetics-400's for Kinetics suites; their
-/// number must be the model's.
+/// The class names to print: the given file's, or those built into the suite's dataset format
+/// (Kinetics-400's); their number must be the model's.
 fn class_names(opts: &InferOptions, entry: &Entry) -> Result<Option<Vec<String>>, InferError> {
     let names = match &opts.class_names {
         Some(f) => Some(read_class_names(f)?),
-        None if opts.dataset == Some(Dataset::Kinetics400) => Some(kinetics400_classes()),
-        None => None,
+        None => opts.dataset.and_then(|d| format_of(d).builtin_class_names()),
     };
     if let Some(n) = &names {
         if n.len() != entry.protocol.num_classes as usize {

@@ -26,6 +26,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use vbench_results::gap::{explain_file, read_reference_list, GapError, ReferenceList};
 use vbench_results::{EntryResult, Measure, Results};
+use vbench_data::datasets::{check_class_list, ManifestOptions};
+use vbench_data::DataError;
 use vbench_suite::{load_suite, Entry, Plan, SuiteError};
 
 /// A latency measurement inside a run stops after this long, whatever it collected.
@@ -55,6 +57,14 @@ pub enum RunError {
     ReferenceList(#[from] GapError),
     #[error("--reference-list does not combine with --shard or --jobs: a shard holds part of the list (run `vbench score --reference-list` on the merged predictions)")]
     ReferenceListSharded,
+    /// The dataset's class list does not fit an entry's output size (or cannot be read).
+    #[error("entry {entry}: --data-root {}", root.display())]
+    ClassList {
+        entry: String,
+        root: PathBuf,
+        #[source]
+        source: DataError,
+    },
 }
 
 /// An opened run, ready to measure.
@@ -86,6 +96,9 @@ impl Session {
                 suite: plan.suite.name.clone(),
                 entries: opts.entries.clone(),
             });
+        }
+        if let Some(root) = &opts.data_root {
+            check_classes(&plan, &entries, root)?;
         }
         let out = opts
             .out
@@ -174,6 +187,7 @@ impl Session {
         let o = &self.opts;
         AccuracyOptions {
             dataset: self.plan.suite.dataset,
+            split: self.plan.suite.split,
             suite: o.suite.clone(),
             data_root: data_root.to_path_buf(),
             weights: match &o.weights {
@@ -284,4 +298,18 @@ fn record_shard(
         }
     }
     manifest.write(out)
+}
+
+/// Refuses, before anything is written, a dataset whose class list does not fit an entry's
+/// output size: its labels would index the wrong classes.
+fn check_classes(plan: &Plan, entries: &[Entry], root: &Path) -> Result<(), RunError> {
+    for e in entries {
+        let opts = ManifestOptions::for_entry(&e.protocol, plan.suite.split);
+        check_class_list(plan.suite.dataset, root, &opts).map_err(|source| RunError::ClassList {
+            entry: e.id.clone(),
+            root: root.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(())
 }

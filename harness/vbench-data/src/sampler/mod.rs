@@ -1,6 +1,20 @@
-//! Which clips of a video are views, and which of a clip's frames are kept: PyTorchVideo's
-//! `ConstantClipsPerVideoSampler` and `uniform_temporal_subsample`, reproduced exactly.
+//! Clip sampling, all of it: which clips of a video are views and which of a clip's frames are
+//! kept, reproduced exactly from PyTorchVideo / PySlowFast.
+//!
+//! - here: `ConstantClipsPerVideoSampler` (the clip schedule), `uniform_temporal_subsample` (the
+//!   frames of a clip) and PackPathway's slow-pathway positions;
+//! - [`video`]: encoded videos (`Ptvkinetics`: decode once, keep the subsampled frames per clip);
+//! - [`frames`]: JPEG frame folders (SSv2's segments, Charades' clips of a `FrameVideo`);
+//! - [`keyframe`]: AVA's clip centred on a keyframe (`get_sequence`).
+//!
+//! The float transform that turns sampled frames into views is `crate::views` (and
+//! `crate::ava_views` for AVA's OpenCV pipeline).
 
+pub mod frames;
+pub mod keyframe;
+pub mod video;
+
+use crate::decoder::VideoInfo;
 use crate::error::{DataError, Result};
 use crate::rational::{Ratio, Seconds};
 use std::path::Path;
@@ -157,6 +171,51 @@ pub fn uniform_temporal_subsample(t: usize, n: usize) -> Result<Vec<i64>> {
         .and_then(|x| x.f_to_kind(Kind::Int64))
         .map_err(torch)?;
     Vec::<i64>::try_from(&idx).map_err(torch)
+}
+
+/// PySlowFast's `PackPathway` slow pathway: its positions within the fast clip of `t_fast`
+/// frames, `linspace(0, T-1, T // alpha).long()` computed by libtorch's own float32 `linspace`.
+pub fn slow_pathway_indices(t_fast: i64, alpha: u32) -> Result<Vec<i64>> {
+    let invalid = || DataError::Invalid {
+        what: "transform".into(),
+        message: format!("PackPathway with alpha {alpha} over {t_fast} frames"),
+    };
+    if alpha == 0 || t_fast < alpha as i64 {
+        return Err(invalid());
+    }
+    let torch = |e| DataError::torch(Path::new("<transform>"), e);
+    let idx = Tensor::f_linspace(
+        0i64,
+        t_fast - 1,
+        t_fast / alpha as i64,
+        (Kind::Float, Device::Cpu),
+    )
+    .and_then(|v| v.f_to_kind(Kind::Int64))
+    .map_err(torch)?;
+    Vec::<i64>::try_from(&idx).map_err(torch)
+}
+
+/// One sampled clip before the float transform: the subsampled uint8 frames.
+#[derive(Debug)]
+pub struct SampledClip {
+    pub info: ClipInfo,
+    /// `[T, H, W, 3]` uint8, the frames `uniform_temporal_subsample` keeps.
+    pub frames: Tensor,
+    pub frame_pts: Vec<i64>,
+    pub frame_indices: Vec<i64>,
+    pub clip_frames: usize,
+}
+
+/// Everything `sample_clips` learns about a video.
+#[derive(Debug)]
+pub struct SampledVideo {
+    pub info: VideoInfo,
+    /// PyTorchVideo's duration (exact).
+    pub duration: Ratio,
+    /// Every `ClipInfo` the sampler yielded, in order (clip-major, then crop).
+    pub schedule: Vec<ClipInfo>,
+    /// One entry per clip index.
+    pub clips: Vec<SampledClip>,
 }
 
 #[cfg(test)]

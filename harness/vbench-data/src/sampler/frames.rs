@@ -12,20 +12,22 @@
 //!   min(ceil(30·min(end, duration)), n)` (float arithmetic, as `FrameVideo.get_clip`), and picks T
 //!   of them with `linspace` (`Charades._sample_clip_frames`);
 //! - then the same test transform as Kinetics with `ShortSideScale(TEST_CROP_SIZE)`, BGR and
-//!   PackPathway ([`crate::views::views_from_samples`]).
+//!   PackPathway ([`crate::views::extract_frame_views`]).
 //!
 //! Only the selected frames are decoded, each once per video.
 
-use crate::decoder::{frames_to_tensor, RgbFrame, VideoInfo};
+use super::{
+    uniform_temporal_subsample, ClipInfo, ConstantClipsPerVideoSampler, SampledClip, SampledVideo,
+};
+use crate::decoder::VideoInfo;
 use crate::error::{DataError, Result};
 use crate::frames::read_jpeg;
 use crate::rational::{Ratio, Seconds};
-use crate::sampler::{uniform_temporal_subsample, ClipInfo, ConstantClipsPerVideoSampler};
-use crate::views::{views_from_samples, SampledClip, SampledVideo, ViewTensor};
+use crate::rgb::{frames_to_tensor, RgbFrame};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use vbench_suite::{Dataset, Protocol};
+use vbench_suite::Protocol;
 
 /// `FrameVideo`'s default frame rate, which SSv2 and Charades use.
 pub const FRAME_VIDEO_FPS: f64 = 30.0;
@@ -38,17 +40,6 @@ pub enum FrameSampling {
     Ssv2Segments,
     /// PyTorchVideo `Charades`: constant clips per video of `((T − 1)·τ + 1)/30` s, `linspace`.
     CharadesClips,
-}
-
-impl FrameSampling {
-    /// The frame sampling of a suite's dataset, for those that ship frames.
-    pub fn for_dataset(d: Dataset) -> Option<Self> {
-        match d {
-            Dataset::Ssv2 => Some(FrameSampling::Ssv2Segments),
-            Dataset::Charades => Some(FrameSampling::CharadesClips),
-            Dataset::Kinetics400 | Dataset::Ava => None,
-        }
-    }
 }
 
 /// `SSv2._sample_clip_frames(range(n), t, rand_sample=False)`: positions in `0..n`.
@@ -104,7 +95,7 @@ fn frame_range(start: Ratio, end: Ratio, n: usize) -> Result<Option<(usize, usiz
 type PlannedClip = (ClipInfo, usize, usize, Vec<usize>);
 
 /// Decodes `frames` (one video's JPEGs in temporal order) into, per clip, the frames the dataset
-/// keeps, as [`crate::views::sample_clips`] does for encoded videos.
+/// keeps, as [`super::video::sample_clips`] does for encoded videos.
 pub fn sample_frame_clips(
     frames: &[PathBuf],
     protocol: &Protocol,
@@ -226,15 +217,6 @@ pub fn sample_frame_clips(
         schedule: sampler,
         clips: out,
     })
-}
-
-/// Every view of one frame-folder video, in the sampler's order (clip-major, then crop).
-pub fn extract_frame_views(
-    frames: &[PathBuf],
-    protocol: &Protocol,
-    sampling: FrameSampling,
-) -> Result<Vec<ViewTensor>> {
-    views_from_samples(&sample_frame_clips(frames, protocol, sampling)?, protocol)
 }
 
 #[cfg(test)]
