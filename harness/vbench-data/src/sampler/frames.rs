@@ -12,7 +12,7 @@
 //!   min(ceil(30·min(end, duration)), n)` (float arithmetic, as `FrameVideo.get_clip`), and picks T
 //!   of them with `linspace` (`Charades._sample_clip_frames`);
 //! - then the same test transform as Kinetics with `ShortSideScale(TEST_CROP_SIZE)`, BGR and
-//!   PackPathway ([`crate::views::extract_frame_views`]).
+//!   PackPathway (`views::extract_frame_views`).
 //!
 //! Only the selected frames are decoded, each once per video.
 

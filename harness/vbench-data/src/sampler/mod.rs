@@ -7,8 +7,8 @@
 //! - [`frames`]: JPEG frame folders (SSv2's segments, Charades' clips of a `FrameVideo`);
 //! - [`keyframe`]: AVA's clip centred on a keyframe (`get_sequence`).
 //!
-//! The float transform that turns sampled frames into views is `crate::views` (and
-//! `crate::ava_views` for AVA's OpenCV pipeline).
+//! The float transform that turns sampled frames into views is `views.rs` (and
+//! `ava_views.rs` for AVA's OpenCV pipeline).
 
 pub mod frames;
 pub mod keyframe;

@@ -35,7 +35,7 @@ pub fn sample_clips(video: &Path, protocol: &Protocol) -> Result<SampledVideo> {
     )
 }
 
-/// [`sample_clips`] with another sampler configuration (e.g. [`crate::ClipSpacing::PerGap`]).
+/// [`sample_clips`] with another sampler configuration (e.g. [`super::ClipSpacing::PerGap`]).
 pub fn sample_clips_with(
     video: &Path,
     protocol: &Protocol,
