@@ -14,9 +14,12 @@ use vbench_data::DataError;
 use vbench_suite::{Dataset, Fold};
 use vbench_tests::{repo_root, shared_dir, venv_python};
 
-/// Per class: its videos (file, shared video) and, per fold, each video's code (0 unused,
-/// 1 train, 2 test).
-const CLASSES: [(&str, [(&str, &str, [u8; 3]); 2]); 3] = [
+/// A video: its file, the shared video it links to, and its code per fold (0 unused, 1 train,
+/// 2 test).
+type Video = (&'static str, &'static str, [u8; 3]);
+
+/// Per class, its videos.
+const CLASSES: [(&str, [Video; 2]); 3] = [
     (
         "brush_hair",
         [

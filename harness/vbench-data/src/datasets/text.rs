@@ -46,7 +46,7 @@ pub(crate) fn read_unique_class_names(path: &Path) -> Result<Vec<String>> {
     let mut seen = std::collections::HashMap::new();
     for (n, line) in read_lines(path)? {
         let name = line.trim();
-        if let Some(first) = seen.insert(class_key(&name), n) {
+        if let Some(first) = seen.insert(class_key(name), n) {
             return Err(DataError::parse(
                 path,
                 n,
