@@ -160,7 +160,9 @@ pub fn infer(opts: &InferOptions) -> Result<Inference, InferError> {
 fn class_names(opts: &InferOptions, entry: &Entry) -> Result<Option<Vec<String>>, InferError> {
     let names = match &opts.class_names {
         Some(f) => Some(read_class_names(f)?),
-        None => opts.dataset.and_then(|d| format_of(d).builtin_class_names()),
+        None => opts
+            .dataset
+            .and_then(|d| format_of(d).builtin_class_names()),
     };
     if let Some(n) = &names {
         if n.len() != entry.protocol.num_classes as usize {

@@ -305,10 +305,12 @@ fn record_shard(
 fn check_classes(plan: &Plan, entries: &[Entry], root: &Path) -> Result<(), RunError> {
     for e in entries {
         let opts = ManifestOptions::for_entry(&e.protocol, plan.suite.split);
-        check_class_list(plan.suite.dataset, root, &opts).map_err(|source| RunError::ClassList {
-            entry: e.id.clone(),
-            root: root.to_path_buf(),
-            source,
+        check_class_list(plan.suite.dataset, root, &opts).map_err(|source| {
+            RunError::ClassList {
+                entry: e.id.clone(),
+                root: root.to_path_buf(),
+                source,
+            }
         })?;
     }
     Ok(())
