@@ -24,10 +24,10 @@ use crate::timing::{set_threads, BadThreads};
 use crate::weights;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use vbench_results::gap::{explain_file, read_reference_list, GapError, ReferenceList};
-use vbench_results::{EntryResult, Measure, Results};
 use vbench_data::datasets::{check_class_list, ManifestOptions};
 use vbench_data::DataError;
+use vbench_results::gap::{explain_file, read_reference_list, GapError, ReferenceList};
+use vbench_results::{EntryResult, Measure, Results};
 use vbench_suite::{load_suite, Entry, Plan, SuiteError};
 
 /// A latency measurement inside a run stops after this long, whatever it collected.
