@@ -5,7 +5,17 @@
 //! on the real clips in `../shared/data/videos` and on small files the `ffmpeg` CLI makes here
 //! (webm/vp9, mkv/h264 at 29.97 fps with B-frames, BT.709-tagged and full-range h264,
 //! variable-frame-rate mp4). For every view we
-//! require the same clip frames (pts and native frame numbers) and the same normalized tensor.
+//! require the same clip frames (pts and native frame numbers) and the same normalized tensor,
+//! bit for bit, with vbench at 1 and at 2 libtorch threads (the oracle runs at 1, as PySlowFast's
+//! DataLoader workers do).
+//!
+//! Resizing is where bits can go astray: `ShortSideScale` interpolates the `[C, T, H, W]` clip as
+//! an NCHW batch, and libtorch picks one of two float bilinear kernels by the input's layout, the
+//! output size and the calling thread's thread count (3 frames at 1 thread take the channels-last
+//! kernel). So the set includes videos the `ffmpeg` CLI scales from the real clips to other
+//! shapes (2.35:1 and 2.39:1 wide, 16:9, 4:3, portrait, square, small ones that are upsampled;
+//! 25 fps H.264, short sides 136 to 536) under the X3D, ResNet and MViT protocols and a 3-frame
+//! one.
 //!
 //! Decoding must match bit for bit for every file (PyAV 18's FFmpeg 8 and Debian's FFmpeg 5.1).
 //! `short.avi` (MPEG-4 part 2 with B-frames and N-VOPs in AVI) was the open question: its IDCT
@@ -24,8 +34,8 @@ use vbench_data::{sample_clips, view_tensor_name, views_from_samples};
 use vbench_suite::{Activation, Aggregation, ChannelOrder, Normalization, Protocol, Sampler};
 use vbench_tests::{shared_dir, venv_python};
 
-/// The bound on the normalized tensors (the decoded uint8 frames must be identical).
-const TOL: f64 = 1e-5;
+/// libtorch intra-op thread counts vbench runs the transform at; each must give the same bits.
+const THREADS: [i32; 2] = [1, 2];
 
 #[allow(clippy::too_many_arguments)]
 fn protocol(
@@ -187,6 +197,87 @@ fn generated_videos(dir: &Path) -> Vec<PathBuf> {
     ]
 }
 
+/// A real clip scaled to `w`×`h` (square pixels), 25 fps H.264, 3.2 s.
+fn reshaped(dir: &Path, source: &str, w: u32, h: u32) -> PathBuf {
+    let src = shared_dir().join("data/videos").join(source);
+    let stem = source.split('.').next().unwrap_or(source);
+    ffmpeg(
+        dir,
+        &format!("{stem}_{w}x{h}.mp4"),
+        &[
+            "-i",
+            &src.to_string_lossy(),
+            "-t",
+            "3.2",
+            "-an",
+            "-vf",
+            &format!("scale={w}:{h},setsar=1"),
+            "-r",
+            "25",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    )
+}
+
+/// Other shapes under other protocols: which of libtorch's resize kernels runs depends on the
+/// sizes and the frame count, so each shape meets the protocols that scale it differently.
+fn shape_jobs(tmp: &Path) -> Vec<Job> {
+    // The issue's case: X3D-XS (short side 182) on a 640×272 25 fps clip.
+    let xs = protocol(4, 12, None, 182, 182, 10, 3, false);
+    let s = protocol(13, 6, None, 182, 182, 4, 3, false);
+    let m = protocol(16, 5, None, 256, 256, 4, 3, false);
+    let l = protocol(16, 5, None, 356, 356, 3, 3, false);
+    let r8 = protocol(8, 8, None, 256, 256, 4, 3, false);
+    let mvit = protocol(16, 4, None, 256, 224, 5, 1, false);
+    // Not a zoo protocol: 3 frames are 3 NCHW channels, which libtorch resizes with another
+    // kernel at one thread than at two.
+    let t3 = protocol(3, 12, None, 182, 182, 4, 3, false);
+    let cases: [(&str, u32, u32, &[(&str, &Protocol)]); 9] = [
+        (
+            "k400_demo.mp4",
+            640,
+            272,
+            &[("x3d_xs", &xs), ("x3d_l", &l), ("t3", &t3)],
+        ),
+        (
+            "mobile_demo_3.mp4",
+            720,
+            306,
+            &[("x3d_xs", &xs), ("r8x8", &r8)],
+        ),
+        ("spatiotemporal_det_demo.mp4", 1280, 536, &[("x3d_m", &m)]),
+        (
+            "mobile_demo_1.mp4",
+            640,
+            360,
+            &[("mvit", &mvit), ("t3", &t3)],
+        ),
+        ("mobile_demo_3.mp4", 480, 360, &[("x3d_s", &s)]),
+        ("k400_demo.mp4", 272, 640, &[("x3d_xs", &xs)]),
+        ("k400_demo.mp4", 320, 136, &[("x3d_xs", &xs)]),
+        ("mobile_demo_2.mp4", 398, 226, &[("r8x8", &r8)]),
+        ("mobile_demo_1.mp4", 300, 300, &[("x3d_xs", &xs)]),
+    ];
+    let mut out = Vec::new();
+    for (source, w, h, protocols) in cases {
+        let video = reshaped(tmp, source, w, h);
+        let stem = source.split('.').next().unwrap_or(source);
+        for (tag, p) in protocols {
+            out.push(Job {
+                name: format!("{stem}_{w}x{h}__{tag}"),
+                video: video.clone(),
+                protocol: (*p).clone(),
+            });
+        }
+    }
+    out
+}
+
 fn jobs(tmp: &Path) -> Vec<Job> {
     let videos = shared_dir().join("data/videos");
     let real = [
@@ -230,6 +321,7 @@ fn jobs(tmp: &Path) -> Vec<Job> {
             protocol: p4x12.clone(),
         });
     }
+    out.extend(shape_jobs(tmp));
     out
 }
 
@@ -280,9 +372,10 @@ fn views_match_pytorchvideo_pixel_for_pixel() {
     // The oracle names each job as it finishes; compare it while the oracle works on the next.
     let mut failures = Vec::new();
     let mut compared = 0;
+    let per_threads = "values  views   max|Δ|";
     println!(
-        "{:<36} {:>5} {:>11} {:>11} {:>9}",
-        "job", "views", "max|Δ| view", "max|Δ| u8", "frames"
+        "{:<40} {per_threads:>23} {per_threads:>23} {:>5} {:>7}",
+        "job (1 thread | 2 threads)", "u8 Δ", "frames"
     );
     for line in stdout.lines() {
         let name = line.unwrap();
@@ -317,6 +410,77 @@ fn views_match_pytorchvideo_pixel_for_pixel() {
     );
 }
 
+/// Differing values and views of one thread count.
+#[derive(Default)]
+struct ViewDiff {
+    views: usize,
+    values: i64,
+    max: f64,
+}
+
+/// Compares vbench's views at `threads` libtorch threads with the oracle's; pathway counts and
+/// frame indices go to `fail`.
+fn compare_views(
+    job: &Job,
+    sampled: &vbench_data::SampledVideo,
+    theirs: &HashMap<String, Tensor>,
+    threads: i32,
+    fail: &mut dyn FnMut(String),
+) -> (usize, ViewDiff, bool) {
+    let before = tch::get_num_threads();
+    tch::set_num_threads(threads);
+    let ours = views_from_samples(sampled, &job.protocol);
+    tch::set_num_threads(before);
+    let ours = match ours {
+        Ok(v) => v,
+        Err(e) => {
+            fail(format!("{threads} threads: {e}"));
+            return (0, ViewDiff::default(), false);
+        }
+    };
+    let n_theirs = theirs
+        .keys()
+        .filter(|k| k.ends_with(".frame_indices"))
+        .count();
+    let n_ours: usize = ours.iter().map(|v| v.pathways.len()).sum();
+    if n_theirs != n_ours {
+        fail(format!(
+            "{n_ours} pathway tensors vs PyTorchVideo's {n_theirs}"
+        ));
+    }
+    let (mut diff, mut frames_ok) = (ViewDiff::default(), true);
+    for v in &ours {
+        let mut differs = false;
+        for (p, t) in v.pathways.iter().enumerate() {
+            let name = view_tensor_name(&v.view, p);
+            let Some(r) = theirs.get(&name) else {
+                fail(format!("PyTorchVideo has no {name}"));
+                continue;
+            };
+            let idx = Vec::<i64>::try_from(&theirs[&format!("{name}.frame_indices")]).unwrap();
+            if idx != v.view.pathway_frame_indices[p] {
+                frames_ok = false;
+                fail(format!(
+                    "{name}: frames {:?} vs {idx:?}",
+                    v.view.pathway_frame_indices[p]
+                ));
+            }
+            if r.size() != t.size() {
+                fail(format!("{name}: shape {:?} vs {:?}", t.size(), r.size()));
+                continue;
+            }
+            let n = t.ne_tensor(r).sum(Kind::Int64).int64_value(&[]);
+            if n > 0 {
+                differs = true;
+                diff.values += n;
+                diff.max = diff.max.max(max_abs(r, t));
+            }
+        }
+        diff.views += differs as usize;
+    }
+    (ours.len(), diff, frames_ok)
+}
+
 /// One job: its table row, and what differs from PyTorchVideo.
 fn compare(job: &Job, theirs: &HashMap<String, Tensor>) -> (String, Vec<String>) {
     let mut failures = Vec::new();
@@ -330,13 +494,12 @@ fn compare(job: &Job, theirs: &HashMap<String, Tensor>) -> (String, Vec<String>)
             )
         }
     };
-    let ours = views_from_samples(&sampled, &job.protocol).unwrap();
     let d = Vec::<i64>::try_from(&theirs["duration"]).unwrap();
     let dur = sampled.duration;
     if (dur.num(), dur.den()) != (d[0] as i128, d[1] as i128) {
         fail(format!("duration {dur} vs PyTorchVideo {}/{}", d[0], d[1]));
     }
-    let (mut raw_diff, mut view_diff, mut frames_ok) = (0i64, 0f64, true);
+    let (mut raw_diff, mut frames_ok) = (0i64, true);
     for clip in &sampled.clips {
         let k = clip.info.clip_index;
         let pts = Vec::<i64>::try_from(&theirs[&format!("clip{k:02}.pts")]).unwrap();
@@ -359,51 +522,29 @@ fn compare(job: &Job, theirs: &HashMap<String, Tensor>) -> (String, Vec<String>)
         }
         raw_diff = raw_diff.max(max_abs(raw, &clip.frames) as i64);
     }
-    let n_theirs = theirs
-        .keys()
-        .filter(|k| k.ends_with(".frame_indices"))
-        .count();
-    let n_ours: usize = ours.iter().map(|v| v.pathways.len()).sum();
-    if n_theirs != n_ours {
-        fail(format!(
-            "{n_ours} pathway tensors vs PyTorchVideo's {n_theirs}"
-        ));
-    }
-    for v in &ours {
-        for (p, t) in v.pathways.iter().enumerate() {
-            let name = view_tensor_name(&v.view, p);
-            let Some(r) = theirs.get(&name) else {
-                fail(format!("PyTorchVideo has no {name}"));
-                continue;
-            };
-            let idx = Vec::<i64>::try_from(&theirs[&format!("{name}.frame_indices")]).unwrap();
-            if idx != v.view.pathway_frame_indices[p] {
-                frames_ok = false;
-                fail(format!(
-                    "{name}: frames {:?} vs {idx:?}",
-                    v.view.pathway_frame_indices[p]
-                ));
-            }
-            if r.size() != t.size() {
-                fail(format!("{name}: shape {:?} vs {:?}", t.size(), r.size()));
-                continue;
-            }
-            view_diff = view_diff.max(max_abs(r, t));
-        }
-    }
     if raw_diff != 0 {
         fail(format!(
             "decoded frames differ by up to {raw_diff} levels (must be bit-exact)"
         ));
     }
-    if view_diff > TOL {
-        fail(format!("views differ by {view_diff:e} (bound {TOL:e})"));
+    let mut row = format!("{:<40}", job.name);
+    for threads in THREADS {
+        let (n, diff, same_frames) = compare_views(job, &sampled, theirs, threads, &mut fail);
+        frames_ok &= same_frames;
+        if diff.values > 0 {
+            fail(format!(
+                "at {threads} threads {} of {n} views differ from PyTorchVideo in {} values, \
+                 by up to {:e} (must be bit-identical)",
+                diff.views, diff.values, diff.max
+            ));
+        }
+        row += &format!(
+            " {:>5} {:>3}/{:<3} {:>9.2e}",
+            diff.values, diff.views, n, diff.max
+        );
     }
-    let row = format!(
-        "{:<36} {:>5} {:>11.3e} {:>11} {:>9}",
-        job.name,
-        ours.len(),
-        view_diff,
+    row += &format!(
+        " {:>5} {:>7}",
         raw_diff,
         if frames_ok { "same" } else { "DIFFER" }
     );

@@ -48,7 +48,7 @@ pub use sampler::{
     uniform_temporal_subsample, ClipInfo, ClipSpacing, ConstantClipsPerVideoSampler, SampledClip,
     SampledVideo,
 };
-pub use transforms::TestTransform;
+pub use transforms::{ClipLayout, TestTransform};
 pub use views::{
     extract_frame_views, extract_views, view_tensor_name, views_from_samples,
     write_views_safetensors, View, ViewTensor,

@@ -43,7 +43,8 @@ pub fn div255(x: &Tensor) -> Result<Tensor> {
     x.f_div_scalar(255.0).map_err(torch)
 }
 
-/// `NormalizeVideo(mean, std)`: `(x - mean) / std` per channel, subtract then divide, in float32.
+/// `NormalizeVideo(mean, std)`: `clip.clone().sub_(mean).div_(std)` per channel, in float32
+/// (the clone keeps the input's strides, as torchvision's does).
 pub fn normalize(x: &Tensor, mean: [f32; 3], std: [f32; 3]) -> Result<Tensor> {
     let m = Tensor::from_slice(&mean)
         .f_view([3, 1, 1, 1])
@@ -51,7 +52,9 @@ pub fn normalize(x: &Tensor, mean: [f32; 3], std: [f32; 3]) -> Result<Tensor> {
     let s = Tensor::from_slice(&std)
         .f_view([3, 1, 1, 1])
         .map_err(torch)?;
-    x.f_sub(&m).and_then(|v| v.f_div(&s)).map_err(torch)
+    let mut y = x.f_empty_like().map_err(torch)?;
+    y.f_copy_(x).map_err(torch)?;
+    y.f_sub_(&m).and_then(|mut v| v.f_div_(&s)).map_err(torch)
 }
 
 /// The output size of `short_side_scale`: the short side becomes `size`, the long side
@@ -64,7 +67,42 @@ pub fn short_side_scale_size(h: i64, w: i64, size: i64) -> (i64, i64) {
     }
 }
 
+/// The memory layout PyTorchVideo's clip has when it reaches `ShortSideScale`, which
+/// interpolates the `[C, T, H, W]` tensor as an NCHW batch (N = C, channels = T).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ClipLayout {
+    /// Kinetics (`LabeledVideoDataset` + `UniformTemporalSubsample`): `index_select` allocates a
+    /// new contiguous `[C, T, H, W]` tensor; /255 and Normalize keep its strides.
+    #[default]
+    Contiguous,
+    /// SSv2 and Charades (`FrameVideo`, no temporal subsample in the transform): the permuted
+    /// view `thwc_to_cthw` makes of the stacked `[T, H, W, C]` frames, strides kept by the
+    /// float conversion, /255 and Normalize.
+    FramesLast,
+}
+
+/// Runs `f` with one libtorch intra-op thread on the calling OS thread (OpenMP's count is a
+/// per-thread setting), then restores the caller's count.
+fn on_one_thread<T>(f: impl FnOnce() -> T) -> T {
+    let before = tch::get_num_threads();
+    if before == 1 {
+        return f();
+    }
+    tch::set_num_threads(1);
+    let out = f();
+    tch::set_num_threads(before);
+    out
+}
+
 /// `short_side_scale(x, size)`: bilinear, `align_corners=False`, no antialiasing.
+///
+/// libtorch has two float bilinear kernels that round differently (by an ulp here, more on
+/// other CPUs): a channels-last one, taken when the input is channels-last with more than 3
+/// channels, when `out_h + out_w <= 128`, or when the calling thread has **one** intra-op
+/// thread and the input has exactly 3 channels (here: T = 3 frames); the generic one otherwise.
+/// PySlowFast's loaders transform in DataLoader workers, which PyTorch runs at one thread (and
+/// the parity oracles run at one thread), so the resize runs at one thread here too, whatever
+/// thread count the caller uses: the same kernel on the same values gives the same bits.
 pub fn short_side_scale(x: &Tensor, size: i64) -> Result<Tensor> {
     let s = x.size();
     if s.len() != 4 || s[2] == 0 || s[3] == 0 {
@@ -73,8 +111,7 @@ pub fn short_side_scale(x: &Tensor, size: i64) -> Result<Tensor> {
         )));
     }
     let (nh, nw) = short_side_scale_size(s[2], s[3], size);
-    x.f_upsample_bilinear2d([nh, nw], false, None, None)
-        .map_err(torch)
+    on_one_thread(|| x.f_upsample_bilinear2d([nh, nw], false, None, None)).map_err(torch)
 }
 
 /// `uniform_crop`'s offsets `(y, x)`: centre `ceil((side - size) / 2)`; spatial index 0/2 move
@@ -178,9 +215,13 @@ pub struct TestTransform {
     pub crop: i64,
     pub bgr: bool,
     pub alpha: Option<u32>,
+    /// Whether the chain starts with `UniformTemporalSubsample` (Kinetics) or not (SSv2 and
+    /// Charades), which decides the layout `ShortSideScale` sees.
+    pub layout: ClipLayout,
 }
 
 impl TestTransform {
+    /// Kinetics' chain ([`ClipLayout::Contiguous`]); frame datasets set [`Self::layout`].
     pub fn from_protocol(p: &Protocol) -> Self {
         Self {
             frames: p.input_frames() as usize,
@@ -190,12 +231,16 @@ impl TestTransform {
             crop: p.crop as i64,
             bgr: p.channels == ChannelOrder::Bgr,
             alpha: p.alpha,
+            layout: ClipLayout::Contiguous,
         }
     }
 
-    /// Steps shared by every crop of a clip: subsample, /255, normalize, short-side scale.
+    /// Steps shared by every crop of a clip: (subsample), /255, normalize, short-side scale.
     pub fn clip_stage(&self, clip: &Tensor) -> Result<Tensor> {
-        let x = uniform_temporal_subsample(clip, self.frames)?;
+        let x = match self.layout {
+            ClipLayout::Contiguous => uniform_temporal_subsample(clip, self.frames)?,
+            ClipLayout::FramesLast => clip.shallow_clone(),
+        };
         let x = normalize(&div255(&x)?, self.mean, self.std)?;
         short_side_scale(&x, self.short_side)
     }
@@ -203,9 +248,8 @@ impl TestTransform {
     /// [`clip_stage`](Self::clip_stage) from the `[T, H, W, 3]` uint8 frames, faster and with
     /// the same bits: when the clip already has `frames` frames the subsample is the identity
     /// and is skipped; /255 → Normalize is a per-(channel, byte) function, applied through a
-    /// 768-entry table that libtorch's own kernels computed ([`normalize_table`]); the result
-    /// keeps the strides `thwc_u8_to_cthw_f32` gives, so `upsample_bilinear2d` sees the same
-    /// layout.
+    /// 768-entry table that libtorch's own kernels computed ([`normalize_table`]), written in
+    /// the memory layout PyTorchVideo's tensor has at that point ([`ClipLayout`]).
     pub fn clip_stage_u8(&self, thwc: &Tensor) -> Result<Tensor> {
         let s = thwc.size();
         if s.len() != 4 || s[3] != 3 || s[0] as usize != self.frames || thwc.kind() != Kind::Uint8 {
@@ -214,7 +258,11 @@ impl TestTransform {
         let table = normalize_table(self.mean, self.std)?;
         let src = thwc.f_contiguous().map_err(torch)?;
         let n = s.iter().product::<i64>() as usize;
-        let mut out = Tensor::f_empty(&s[..], (Kind::Float, tch::Device::Cpu)).map_err(torch)?;
+        let shape = match self.layout {
+            ClipLayout::Contiguous => [3, s[0], s[1], s[2]],
+            ClipLayout::FramesLast => [s[0], s[1], s[2], 3],
+        };
+        let out = Tensor::f_empty(shape, (Kind::Float, tch::Device::Cpu)).map_err(torch)?;
         // SAFETY: both tensors are contiguous CPU tensors of `n` elements of the stated kinds;
         // `out` is freshly allocated and not aliased.
         let (inp, dst) = unsafe {
@@ -223,16 +271,32 @@ impl TestTransform {
                 std::slice::from_raw_parts_mut(out.data_ptr() as *mut f32, n),
             )
         };
-        for (d, px) in dst.chunks_exact_mut(3).zip(inp.chunks_exact(3)) {
-            d[0] = table[0][px[0] as usize];
-            d[1] = table[1][px[1] as usize];
-            d[2] = table[2][px[2] as usize];
-        }
-        out = out.f_permute([3, 0, 1, 2]).map_err(torch)?;
+        let out = match self.layout {
+            ClipLayout::Contiguous => {
+                let plane = n / 3;
+                let (d0, rest) = dst.split_at_mut(plane);
+                let (d1, d2) = rest.split_at_mut(plane);
+                for (i, px) in inp.chunks_exact(3).enumerate() {
+                    d0[i] = table[0][px[0] as usize];
+                    d1[i] = table[1][px[1] as usize];
+                    d2[i] = table[2][px[2] as usize];
+                }
+                out
+            }
+            ClipLayout::FramesLast => {
+                for (d, px) in dst.chunks_exact_mut(3).zip(inp.chunks_exact(3)) {
+                    d[0] = table[0][px[0] as usize];
+                    d[1] = table[1][px[1] as usize];
+                    d[2] = table[2][px[2] as usize];
+                }
+                out.f_permute([3, 0, 1, 2]).map_err(torch)?
+            }
+        };
         // Bilinear resizing to the same size is the identity (every source index is exact, its
-        // weights are 1 and 0), so a clip whose short side already has the size is returned as is.
+        // weights are 1 and 0), so a clip whose short side already has the size is returned as
+        // is, contiguous like `interpolate`'s output.
         if short_side_scale_size(s[1], s[2], self.short_side) == (s[1], s[2]) {
-            return Ok(out);
+            return out.f_contiguous().map_err(torch);
         }
         short_side_scale(&out, self.short_side)
     }
@@ -318,6 +382,7 @@ mod tests {
             crop: 40,
             bgr: false,
             alpha: None,
+            layout: ClipLayout::Contiguous,
         };
         // Every byte value in every channel, in a non-square frame that needs resizing.
         let clip = Tensor::randint(256, [6, 48, 90, 3], (Kind::Uint8, tch::Device::Cpu));
@@ -350,6 +415,65 @@ mod tests {
     }
 
     #[test]
+    fn u8_clip_stage_keeps_pytorchvideos_layout() {
+        let t = TestTransform {
+            frames: 4,
+            mean: [0.45; 3],
+            std: [0.225; 3],
+            short_side: 30,
+            crop: 30,
+            bgr: false,
+            alpha: None,
+            layout: ClipLayout::Contiguous,
+        };
+        let clip = Tensor::randint(256, [4, 30, 52, 3], (Kind::Uint8, tch::Device::Cpu));
+        let cthw = thwc_u8_to_cthw_f32(&clip).unwrap();
+        // Kinetics: index_select's contiguous [C, T, H, W].
+        let sub = uniform_temporal_subsample(&cthw, 4).unwrap();
+        assert_eq!(sub.stride(), vec![4 * 30 * 52, 30 * 52, 52, 1]);
+        // Frame folders: FrameVideo's permuted view, kept by /255 and Normalize.
+        let norm = normalize(&div255(&cthw).unwrap(), t.mean, t.std).unwrap();
+        assert_eq!(norm.stride(), vec![1, 30 * 52 * 3, 52 * 3, 3]);
+        let frames_last = TestTransform {
+            layout: ClipLayout::FramesLast,
+            ..t.clone()
+        };
+        for tr in [&t, &frames_last] {
+            for side in [30, 24] {
+                let tr = TestTransform {
+                    short_side: side,
+                    crop: side,
+                    ..tr.clone()
+                };
+                let fast = tr.clip_stage_u8(&clip).unwrap();
+                let slow = tr.clip_stage(&cthw).unwrap();
+                assert_eq!(fast.stride(), slow.stride(), "{:?} {side}", tr.layout);
+                assert!(fast.equal(&slow), "{:?} {side}", tr.layout);
+            }
+        }
+    }
+
+    #[test]
+    fn resize_runs_at_one_thread_whatever_the_callers_count() {
+        // With 3 frames, libtorch picks its channels-last kernel at one thread only.
+        let reference = |x: &Tensor, size| {
+            let before = tch::get_num_threads();
+            tch::set_num_threads(1);
+            let (h, w) = short_side_scale_size(x.size()[2], x.size()[3], size);
+            let y = x.upsample_bilinear2d([h, w], false, None, None);
+            tch::set_num_threads(before);
+            y
+        };
+        for frames in [3, 4] {
+            let x = Tensor::randn([3, frames, 72, 170], (Kind::Float, tch::Device::Cpu));
+            tch::set_num_threads(2);
+            let ours = short_side_scale(&x, 50).unwrap();
+            assert_eq!(tch::get_num_threads(), 2, "the caller's count is restored");
+            assert!(ours.equal(&reference(&x, 50)), "{frames} frames");
+        }
+    }
+
+    #[test]
     fn chain_shapes() {
         let t = TestTransform {
             frames: 8,
@@ -359,6 +483,7 @@ mod tests {
             crop: 64,
             bgr: false,
             alpha: Some(4),
+            layout: ClipLayout::Contiguous,
         };
         let clip = Tensor::zeros([20, 48, 80, 3], (Kind::Uint8, tch::Device::Cpu));
         let clip = thwc_u8_to_cthw_f32(&clip).unwrap();

@@ -67,7 +67,10 @@ pub fn extract_frame_views(
 
 /// The float views of already sampled clips (the transform half of [`extract_views`]).
 pub fn views_from_samples(sampled: &SampledVideo, protocol: &Protocol) -> Result<Vec<ViewTensor>> {
-    let transform = TestTransform::from_protocol(protocol);
+    let transform = TestTransform {
+        layout: sampled.layout,
+        ..TestTransform::from_protocol(protocol)
+    };
     let names: Vec<String> = match protocol.alpha {
         Some(_) => vec!["slow".into(), "fast".into()],
         None => vec!["video".into()],

@@ -24,6 +24,7 @@ use crate::error::{DataError, Result};
 use crate::frames::read_jpeg;
 use crate::rational::{Ratio, Seconds};
 use crate::rgb::{frames_to_tensor, RgbFrame};
+use crate::transforms::ClipLayout;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -216,6 +217,8 @@ pub fn sample_frame_clips(
         duration: Ratio::new(n as i128, 30)?,
         schedule: sampler,
         clips: out,
+        // FrameVideo's clip goes to ShortSideScale without a temporal subsample.
+        layout: ClipLayout::FramesLast,
     })
 }
 

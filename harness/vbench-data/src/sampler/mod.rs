@@ -17,6 +17,7 @@ pub mod video;
 use crate::decoder::VideoInfo;
 use crate::error::{DataError, Result};
 use crate::rational::{Ratio, Seconds};
+use crate::transforms::ClipLayout;
 use std::path::Path;
 use tch::{Device, Kind, Tensor};
 use vbench_suite::Protocol;
@@ -216,6 +217,8 @@ pub struct SampledVideo {
     pub schedule: Vec<ClipInfo>,
     /// One entry per clip index.
     pub clips: Vec<SampledClip>,
+    /// The layout PyTorchVideo's loader gives these clips before `ShortSideScale`.
+    pub layout: ClipLayout,
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use super::{
 use crate::decoder::{PtsRange, VideoReader};
 use crate::error::{DataError, Result};
 use crate::rational::Seconds;
+use crate::transforms::ClipLayout;
 use std::path::Path;
 use tch::Tensor;
 use vbench_suite::{Protocol, Sampler};
@@ -105,5 +106,6 @@ pub fn sample_clips_with(
         duration,
         schedule,
         clips,
+        layout: ClipLayout::Contiguous,
     })
 }
