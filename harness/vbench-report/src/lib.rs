@@ -7,6 +7,7 @@ pub mod error;
 pub mod export;
 pub mod fmt;
 pub mod gate;
+pub mod label_layout;
 pub mod pairing;
 pub mod plot;
 pub mod stats;

@@ -4,6 +4,7 @@
 
 use crate::error::{ReportError, Result};
 use crate::fmt::{latency_setup, shown_gflops};
+use crate::label_layout;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 use serde::Serialize;
@@ -159,35 +160,86 @@ where
                 ))
                 .map_err(|e| err(&e))?;
         }
-        // Labels of points in the right third go to the left of the point, so they stay inside.
-        let right = (xlo * xhi.powi(2)).cbrt();
         for s in series.iter().filter(|s| !s.points.is_empty()) {
             let style = if s.filled {
                 s.color.filled()
             } else {
                 s.color.stroke_width(2)
             };
-            let color = s.color;
             chart
-                .draw_series(s.points.iter().map(move |(x, y, label)| {
-                    let dx = if *x > right {
-                        -8 - 6 * label.chars().count() as i32
-                    } else {
-                        8
-                    };
-                    EmptyElement::at((*x, *y))
-                        + Circle::new((0, 0), 5, style)
-                        + Text::new(
-                            label.clone(),
-                            (dx, -14),
-                            ("sans-serif", 11).into_font().color(&color),
-                        )
-                }))
+                .draw_series(
+                    s.points
+                        .iter()
+                        .map(move |(x, y, _)| Circle::new((*x, *y), MARKER, style)),
+                )
                 .map_err(|e| err(&e))?;
         }
+        draw_labels(&root, &chart, series).map_err(|e| err(&e))?;
         root.present().map_err(|e| err(&e))?;
     }
     Ok(svg)
+}
+
+/// Marker radius (px) and label font size of the scatter plots.
+const MARKER: i32 = 5;
+const LABEL_SIZE: f64 = 11.0;
+
+/// Every point's label where [`label_layout::place`] puts it (no two overlap, none covers a
+/// marker), in its series' colour, with a leader line when it had to move away.
+fn draw_labels<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    chart: &ChartContext<DB, CT>,
+    series: &[Series],
+) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let labelled: Vec<(&Series, (i32, i32), &str)> = series
+        .iter()
+        .flat_map(|s| {
+            s.points
+                .iter()
+                .filter(|p| !p.2.is_empty())
+                .map(move |(x, y, l)| (s, chart.as_coord_spec().translate(&(*x, *y)), l.as_str()))
+        })
+        .collect();
+    // Unlabelled points are obstacles too.
+    let mut points: Vec<(f64, f64)> = labelled
+        .iter()
+        .map(|(_, (x, y), _)| (*x as f64, *y as f64))
+        .collect();
+    let sizes: Vec<(f64, f64)> = labelled
+        .iter()
+        .map(|(_, _, l)| (label_layout::text_width(l, LABEL_SIZE), LABEL_SIZE + 2.0))
+        .collect();
+    points.extend(series.iter().flat_map(|s| {
+        s.points.iter().filter(|p| p.2.is_empty()).map(|(x, y, _)| {
+            let (px, py) = chart.as_coord_spec().translate(&(*x, *y));
+            (px as f64, py as f64)
+        })
+    }));
+    let mut all_sizes = sizes.clone();
+    all_sizes.resize(points.len(), (0.0, 0.0));
+    let (xr, yr) = chart.plotting_area().get_pixel_range();
+    let area = label_layout::Rect {
+        x: xr.start as f64,
+        y: yr.start as f64,
+        w: (xr.end - xr.start) as f64,
+        h: (yr.end - yr.start) as f64,
+    };
+    let placed = label_layout::place(&points, &all_sizes, MARKER as f64, area);
+    for ((s, (px, py), label), p) in labelled.iter().zip(&placed) {
+        if p.leader {
+            let (ex, ey) = p.rect.nearest(*px as f64, *py as f64);
+            root.draw(&PathElement::new(
+                vec![(*px, *py), (ex.round() as i32, ey.round() as i32)],
+                s.color.mix(0.5).stroke_width(1),
+            ))?;
+        }
+        root.draw(&Text::new(
+            label.to_string(),
+            (p.rect.x.round() as i32, p.rect.y.round() as i32),
+            ("sans-serif", LABEL_SIZE).into_font().color(&s.color),
+        ))?;
+    }
+    Ok(())
 }
 
 /// The GFLOPs an entry is plotted at: measured (see [`shown_gflops`]) if counted, else published.
