@@ -6,6 +6,7 @@
 
 pub mod event;
 pub mod jobs;
+pub mod lock;
 pub mod measure;
 pub mod merge;
 pub mod options;
