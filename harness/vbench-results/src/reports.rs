@@ -62,6 +62,9 @@ pub struct Inference {
 pub struct InferenceWeights {
     pub file: PathBuf,
     pub sha256: String,
+    /// Set when this call imported a file copied into the weights folder by hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

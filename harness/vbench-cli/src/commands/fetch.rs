@@ -1,4 +1,5 @@
-//! `vbench fetch`: official checkpoints into the weights cache (resumable, sha256 recorded).
+//! `vbench fetch`: official checkpoints into the weights cache (resumable, sha256 recorded), or
+//! `--from DIR`: copied from a local folder and recorded as imported.
 
 use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -18,6 +19,10 @@ pub struct Args {
     /// Cache directory [default: the user cache dir, e.g. ~/.cache/vbench/weights].
     #[arg(long)]
     weights_dir: Option<PathBuf>,
+    /// Copy the official files from this folder instead of downloading them (offline nodes);
+    /// they are recorded as imported: nothing offline can prove they are the official files.
+    #[arg(long)]
+    from: Option<PathBuf>,
 }
 
 pub fn exec(args: Args) -> Result<ExitCode> {
@@ -45,19 +50,31 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         let bar = ProgressBar::new(0)
             .with_style(style.clone())
             .with_message(e.checkpoint.file.clone());
-        let outcome = cache.fetch(&e.checkpoint.url, &e.checkpoint.file, &mut |done, total| {
-            if let Some(t) = total {
-                bar.set_length(t);
-            }
-            bar.set_position(done);
-        });
+        let outcome = match &args.from {
+            Some(dir) => cache.import_from(dir, &e.checkpoint.url, &e.checkpoint.file),
+            None => cache.fetch(&e.checkpoint.url, &e.checkpoint.file, &mut |done, total| {
+                if let Some(t) = total {
+                    bar.set_length(t);
+                }
+                bar.set_position(done);
+            }),
+        };
         bar.finish_and_clear();
         match outcome {
-            Ok(FetchOutcome::Cached(m)) => {
-                println!("{}: cached, sha256 {} ({} bytes)", e.id, m.sha256, m.bytes)
-            }
+            Ok(FetchOutcome::Cached(m)) => println!(
+                "{}: cached{}, sha256 {} ({} bytes)",
+                e.id,
+                if m.imported { " (imported)" } else { "" },
+                m.sha256,
+                m.bytes
+            ),
             Ok(FetchOutcome::Downloaded(m)) => println!(
                 "{}: downloaded, sha256 {} ({} bytes)",
+                e.id, m.sha256, m.bytes
+            ),
+            Ok(FetchOutcome::Imported(m)) => println!(
+                "{}: imported, not downloaded, sha256 {} ({} bytes); nothing offline can prove \
+                 it is the official file",
                 e.id, m.sha256, m.bytes
             ),
             Err(err) => {

@@ -69,6 +69,9 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         threads: args.threads,
     };
     let inference = infer(&opts)?;
+    if let Some(n) = &inference.weights.note {
+        eprintln!("{n}");
+    }
     match args.format.as_str() {
         "json" => println!("{}", serde_json::to_string_pretty(&inference)?),
         _ => print!("{}", table(&inference)),

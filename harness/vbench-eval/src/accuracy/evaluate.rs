@@ -46,8 +46,23 @@ pub enum WeightsSource {
     File(PathBuf),
 }
 
+/// A resolved weights file.
+#[derive(Debug, Clone)]
+pub struct ResolvedWeights {
+    pub path: PathBuf,
+    pub sha256: String,
+    /// Said when a file copied into the cache by hand was imported by this call.
+    pub note: Option<String>,
+}
+
 /// Resolves the weights file and its sha256. `Ok(None)`: not in the cache (a skip, not a failure).
-pub fn resolve_weights(entry: &Entry, source: &WeightsSource) -> Result<Option<(PathBuf, String)>> {
+/// A cache file without a record is imported ([`WeightsCache::verify_or_import`]); `fallback` is
+/// the manifest that records it when the cache folder is not writable.
+pub fn resolve_weights(
+    entry: &Entry,
+    source: &WeightsSource,
+    fallback: Option<&Path>,
+) -> Result<Option<ResolvedWeights>> {
     match source {
         WeightsSource::File(p) => {
             if !p.exists() {
@@ -56,16 +71,28 @@ pub fn resolve_weights(entry: &Entry, source: &WeightsSource) -> Result<Option<(
                     source: Box::new(CheckpointError::NotFound { file: p.clone() }),
                 }));
             }
-            Ok(Some((p.clone(), sha256_file(p)?)))
+            Ok(Some(ResolvedWeights {
+                path: p.clone(),
+                sha256: sha256_file(p)?,
+                note: None,
+            }))
         }
         WeightsSource::Cache(dir) => {
             let cache = WeightsCache::new(dir);
+            let c = &entry.checkpoint;
             Ok(cache
-                .verify(&entry.checkpoint.file)?
-                .map(|m| (cache.path_for(&entry.checkpoint.file), m.sha256)))
+                .verify_or_import(&c.file, &c.url, fallback)?
+                .map(|v| ResolvedWeights {
+                    note: v.import_note(),
+                    path: v.path,
+                    sha256: v.entry.sha256,
+                }))
         }
     }
 }
+
+/// Where a run records checkpoints it imported when the weights folder is not writable.
+pub const RUN_WEIGHTS_MANIFEST: &str = "weights-manifest.json";
 
 /// What the dataset evaluation of one entry needs besides the entry.
 #[derive(Debug, Clone)]
@@ -118,8 +145,14 @@ pub fn measure_accuracy(
     opts: &AccuracyOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Measure<AccuracyResult> {
-    let weights = match resolve_weights(entry, &opts.weights) {
-        Ok(Some(w)) => w,
+    let fallback = opts.out_dir.join(RUN_WEIGHTS_MANIFEST);
+    let weights = match resolve_weights(entry, &opts.weights, Some(&fallback)) {
+        Ok(Some(w)) => {
+            if let Some(n) = &w.note {
+                progress(Progress::Note(n.clone()));
+            }
+            (w.path, w.sha256)
+        }
         Ok(None) => {
             let dir = match &opts.weights {
                 WeightsSource::Cache(d) => d.display().to_string(),
@@ -127,8 +160,9 @@ pub fn measure_accuracy(
             };
             return Measure::Skipped {
                 reason: format!(
-                    "checkpoint {} is not in the weights cache {dir}: run `vbench fetch --suite {} \
-                     --entry {}` (or pass --weights FILE for a single entry)",
+                    "checkpoint {} is not in the weights folder {dir}: copy the official file \
+                     there (it is imported on first use), run `vbench fetch --suite {} --entry {}`, \
+                     or pass --weights FILE for a single entry",
                     entry.checkpoint.file, opts.suite, entry.name
                 ),
             };

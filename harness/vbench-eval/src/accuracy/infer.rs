@@ -25,7 +25,8 @@ pub enum InferError {
     #[error(transparent)]
     Threads(#[from] BadThreads),
     #[error(
-        "checkpoint {file} is not in the weights cache: run `vbench fetch --entry {id}` or pass --weights"
+        "checkpoint {file} is not in the weights folder: copy the official file there (it is \
+         imported on first use), run `vbench fetch --entry {id}`, or pass --weights"
     )]
     NotCached { file: String, id: String },
     #[error("{names} class names for a {classes}-class model")]
@@ -81,11 +82,12 @@ pub fn infer(opts: &InferOptions) -> Result<Inference, InferError> {
         return Err(InferError::NoVideo(opts.video.clone()));
     }
     set_threads(opts.threads)?;
-    let (weights, sha256) =
-        resolve_weights(&entry, &opts.weights)?.ok_or_else(|| InferError::NotCached {
+    let resolved =
+        resolve_weights(&entry, &opts.weights, None)?.ok_or_else(|| InferError::NotCached {
             file: entry.checkpoint.file.clone(),
             id: entry.id.clone(),
         })?;
+    let (weights, sha256, note) = (resolved.path, resolved.sha256, resolved.note);
     let (_vs, model) = load_model(&entry, &weights, opts.device)?;
     let names = class_names(opts, &entry)?;
     let sample = Sample {
@@ -151,6 +153,7 @@ pub fn infer(opts: &InferOptions) -> Result<Inference, InferError> {
         weights: InferenceWeights {
             file: weights,
             sha256,
+            note,
         },
     })
 }
