@@ -12,6 +12,7 @@
 mod archive;
 mod error;
 mod pickle;
+mod write;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -20,6 +21,7 @@ use tch::nn::VarStore;
 use tch::Tensor;
 
 pub use error::CheckpointError;
+pub use write::write_safetensors;
 
 /// The `(key, tensor)` pairs of the checkpoint's state_dict, in file order.
 pub fn read_state_dict(path: &Path) -> Result<Vec<(String, Tensor)>, CheckpointError> {
