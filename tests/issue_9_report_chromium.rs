@@ -75,12 +75,13 @@ fn real_run() -> Results {
         ..quick.clone()
     };
     let entries = vec![
-        measure_entry(plan.entry("x3d_xs").unwrap(), &quick, &mut |_| {}),
+        measure_entry(plan.entry("x3d_xs").unwrap(), &quick, &mut |_| {}).unwrap(),
         measure_entry(
             plan.entry("mvit_base_16x4").unwrap(),
             &params_only,
             &mut |_| {},
-        ),
+        )
+        .unwrap(),
     ];
     let mut provenance =
         vbench_eval::provenance::collect(vec!["cargo".into(), "test".into(), "issue_9".into()]);

@@ -9,7 +9,8 @@ use std::process::ExitCode;
 #[command(
     name = "vbench",
     version,
-    about = "Benchmark and reproducibility harness for PyTorchVideo's model zoo"
+    about = "Benchmark and reproducibility harness for PyTorchVideo's model zoo",
+    after_help = EXIT_CODES
 )]
 struct Cli {
     #[command(subcommand)]
@@ -21,6 +22,7 @@ enum Command {
     /// List suite entries with their protocol and published numbers.
     List(commands::list::Args),
     /// Run a suite: params, FLOPs, latency (and accuracy with --data-root); writes results.json + report.html.
+    #[command(after_help = EXIT_CODES)]
     Run(commands::run::Args),
     /// Download official checkpoints into the weights cache (resumable, sha256 recorded).
     Fetch(commands::fetch::Args),
@@ -47,12 +49,22 @@ enum Command {
     /// Run one model on the tensors of a safetensors file (input, or slow + fast, plus boxes); write logits.
     Forward(commands::forward::Args),
     /// Merge the shards of `vbench run --shard i/N` into one results.json and report (bit-identical metrics).
+    #[command(after_help = EXIT_CODES)]
     Merge(commands::merge::Args),
     /// Write (and with --submit, submit) a Slurm job array running a suite in shards, plus the merge job.
     Slurm(commands::slurm::Args),
 }
 
-/// Exit codes: 0 success, 1 a check failed (gates), 2 bad input or an error.
+const EXIT_CODES: &str = "Exit codes:\n  \
+    0  success\n  \
+    1  a check failed (gate, check-data)\n  \
+    2  bad input or an error (unknown suite, malformed suite or CSV, unwritable or locked --out), \
+    named in one message\n  \
+    3  run/merge: a requested measurement produced no result (accuracy with --data-root but \
+    no or unfitting weights, a malformed dataset list, no video scored; params, FLOPs or latency \
+    failed); one line names each, results.json holds them. Shards under --jobs and Slurm are \
+    merged all the same, and the merge exits 3 too";
+
 fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {

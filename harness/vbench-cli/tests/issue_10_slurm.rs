@@ -266,6 +266,64 @@ impl Cluster {
         cluster
     }
 
+    /// `ExitCode` of a job (of an array: of its first task), e.g. `3:0`.
+    fn exit_code(&self, job: &str) -> String {
+        let o = self
+            .ctl("scontrol")
+            .args(["show", "job", job])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout)
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("ExitCode="))
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// Submits `vbench slurm --submit` with `args`; returns the array's and the merge's job ids.
+    fn submit(&mut self, args: &[&str]) -> (String, String) {
+        let o = Command::new(env!("CARGO_BIN_EXE_vbench"))
+            .arg("slurm")
+            .args(args)
+            .env("SLURM_CONF", &self.conf)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}\n{}", text(&o), self.log_tail());
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        // "array job 12 (4 tasks), merge job 13"
+        let ids: Vec<String> = stdout
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|w| !w.is_empty())
+            .map(String::from)
+            .collect();
+        let (array, merge) = match ids.as_slice() {
+            [a, _, m, ..] => (a.clone(), m.clone()),
+            _ => panic!("no job ids in: {stdout}"),
+        };
+        self.jobs = vec![array.clone(), merge.clone()];
+        (array, merge)
+    }
+
+    /// Waits until `job` leaves the queue; returns its final state.
+    fn wait(&self, job: &str, logs: &dyn Fn() -> String) -> String {
+        let until = Instant::now() + Duration::from_secs(150);
+        loop {
+            let (state, reason) = self.state(job);
+            match state.as_str() {
+                "PENDING" if reason != "DependencyNeverSatisfied" => {}
+                "PENDING" | "RUNNING" | "CONFIGURING" | "COMPLETING" => {}
+                _ => return state,
+            }
+            assert!(
+                Instant::now() < until && reason != "DependencyNeverSatisfied",
+                "job {job} still {state} ({reason})\n{}\n{}",
+                logs(),
+                self.log_tail()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
     /// `JobState` of a job (of an array: of its first task).
     fn state(&self, job: &str) -> (String, String) {
         let o = self
@@ -408,6 +466,57 @@ fn issue_10_slurm_array_of_4_shards_merges_bit_identical_to_one_process() {
     let merged = read_json(&sharded.join("merge.json"));
     assert_eq!(merged["shards"].as_array().unwrap().len(), 4);
     assert!(sharded.join("report.html").is_file());
+
+    // Shards whose entry failed (a data root, but no checkpoint in the weights folder) exit 3;
+    // the array tasks still count as done, the merge runs, carries the failure and exits 3.
+    let empty = root.join("no-weights");
+    std::fs::create_dir_all(&empty).unwrap();
+    let failing = root.join("failing");
+    let (array, merge) = cluster.submit(&[
+        "--suite",
+        s(&suite),
+        "--shards",
+        "4",
+        "--entry",
+        ENTRY,
+        "--data-root",
+        s(&data),
+        "--weights-dir",
+        s(&empty),
+        "--out",
+        s(&failing),
+        "--time",
+        "00:10:00",
+        "--submit",
+        "--",
+        "--no-latency",
+        "--threads",
+        "1",
+    ]);
+    let state = cluster.wait(&merge, &|| logs(&failing));
+    assert_eq!(
+        (state.as_str(), cluster.exit_code(&merge).as_str()),
+        ("FAILED", "3:0"),
+        "{}",
+        logs(&failing)
+    );
+    assert_eq!(cluster.state(&array).0, "COMPLETED", "{}", logs(&failing));
+    for i in 0..4 {
+        let shard = read_json(&failing.join(format!("shard-{i}/results.json")));
+        assert_eq!(shard["entries"][0]["accuracy"]["status"], "failed");
+    }
+    let merged = read_json(&failing.join("results.json"));
+    let error = merged["entries"][0]["accuracy"]["error"].as_str().unwrap();
+    assert!(
+        error.contains("shard 0/4") && error.contains("shard 3/4") && error.contains("not in the"),
+        "{error}"
+    );
+    let merge_log = std::fs::read_to_string(failing.join("slurm/merge.log")).unwrap();
+    assert!(
+        merge_log.contains("1 requested measurement produced no result"),
+        "{merge_log}"
+    );
+    cluster.jobs.clear();
     drop(cluster);
     eprintln!("all done after {:.1?}", started.elapsed());
 }

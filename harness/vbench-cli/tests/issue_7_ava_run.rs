@@ -200,12 +200,21 @@ fn issue_7_vbench_run_ava_reports_frame_map() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("vbench run --suite ava"));
 
-    // Without the person detections the entry fails with the file named; the run still finishes.
+    // Without the person detections the entry fails with the file named; the run still finishes,
+    // and exits 3 (a requested measurement produced no result) with the failure in one line.
     std::fs::remove_file(root.join("annotations/ava_val_predicted_boxes.csv")).unwrap();
     let out2 = tmp.path().join("out2");
     let mut args2 = args;
     args2[10] = out2.to_str().unwrap();
-    ok(vbench(&args2));
+    let o = vbench(&args2);
+    assert_eq!(o.status.code(), Some(3), "{}", support::text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains(
+            "vbench: 1 requested measurement produced no result: ava/slow_r50_detection accuracy ("
+        ),
+        "{}",
+        support::text(&o)
+    );
     let a = accuracy(&out2);
     assert_eq!(a["status"], "failed", "{a}");
     assert!(

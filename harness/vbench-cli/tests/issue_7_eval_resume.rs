@@ -39,6 +39,18 @@ fn ok(o: Output) -> Output {
     o
 }
 
+/// Exit 3 (a requested measurement produced no result) with one stderr line naming it.
+fn incomplete(o: Output, what: &str) -> Output {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("vbench: 1 requested measurement produced no result: "))
+        .unwrap_or_else(|| panic!("no summary line:\n{err}"));
+    assert!(line.contains(what), "{line}");
+    o
+}
+
 /// Random x3d_xs weights written by PyTorchVideo, once per test binary.
 fn weights() -> &'static Path {
     static W: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
@@ -217,6 +229,11 @@ fn issue_7_run_resumes_after_kill_with_identical_metrics() {
     let o = ok(vbench(&run_args(d, r, &w)));
     let log = String::from_utf8_lossy(&o.stderr);
     assert!(log.contains("1 of 4 videos already scored"), "{log}");
+    // The killed run's lock was left behind; its process is gone, so the resume took it over.
+    assert!(
+        log.contains("took over the lock of vbench pid") && !resumed.join("vbench.lock").exists(),
+        "{log}"
+    );
 
     // Same predictions, same metrics.
     let a = records(&full.join("predictions/x3d_xs.jsonl"));
@@ -306,24 +323,16 @@ fn issue_7_run_resumes_after_kill_with_identical_metrics() {
     // Another dataset list: the predictions file refuses to resume.
     std::fs::remove_file(resumed.join("results.json")).unwrap();
     dataset(&data, [top[1], top[2]]);
-    ok(vbench(&run_args(d, r, &w)));
+    incomplete(vbench(&run_args(d, r, &w)), "k400/x3d_xs accuracy (");
     let refused = accuracy(&resumed);
     assert_eq!(refused["status"], "failed");
     let e = refused["error"].as_str().unwrap();
     assert!(e.contains("dataset list") && e.contains("--fresh"), "{e}");
 }
 
-#[test]
-fn issue_7_missing_or_wrong_checkpoint_is_reported_not_fatal() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    dataset(&data, [0, 1]);
-    let d = data.to_str().unwrap();
-    let empty = dir.path().join("cache");
-    std::fs::create_dir_all(&empty).unwrap();
-
-    let out = dir.path().join("missing");
-    ok(vbench(&[
+/// `run --entry x3d_xs --no-latency --out OUT --data-root D` plus `extra`.
+fn run_with(d: &str, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
         "run",
         "--suite",
         "k400",
@@ -331,26 +340,60 @@ fn issue_7_missing_or_wrong_checkpoint_is_reported_not_fatal() {
         "x3d_xs",
         "--data-root",
         d,
+        "--out",
+        out.to_str().unwrap(),
+        "--no-latency",
+    ];
+    args.extend_from_slice(extra);
+    vbench(&args)
+}
+
+#[test]
+fn requested_accuracy_without_result_exits_3_and_without_data_root_is_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    dataset(&data, [0, 1]);
+    let d = data.to_str().unwrap();
+    let empty = dir.path().join("cache");
+    std::fs::create_dir_all(&empty).unwrap();
+    let empty = empty.to_str().unwrap();
+
+    // A data root but no checkpoint: requested and impossible.
+    let out = dir.path().join("missing");
+    incomplete(
+        run_with(d, &out, &["--weights-dir", empty]),
+        "k400/x3d_xs accuracy (checkpoint X3D_XS.pyth is not in the weights folder",
+    );
+    let a = accuracy(&out);
+    assert_eq!(a["status"], "failed");
+    let e = a["error"].as_str().unwrap();
+    assert!(
+        e.contains("X3D_XS.pyth") && e.contains("vbench fetch --suite k400 --entry x3d_xs"),
+        "{e}"
+    );
+
+    // No data root: accuracy was not asked for.
+    let out = dir.path().join("nodata");
+    ok(vbench(&[
+        "run",
+        "--suite",
+        "k400",
+        "--entry",
+        "x3d_xs",
         "--weights-dir",
-        empty.to_str().unwrap(),
+        empty,
         "--out",
         out.to_str().unwrap(),
         "--no-latency",
     ]));
-    let a = accuracy(&out);
-    assert_eq!(a["status"], "skipped");
-    let reason = a["reason"].as_str().unwrap();
-    assert!(
-        reason.contains("X3D_XS.pyth")
-            && reason.contains("vbench fetch --suite k400 --entry x3d_xs"),
-        "{reason}"
-    );
+    assert_eq!(accuracy(&out)["status"], "skipped");
 
+    // A checkpoint of another architecture.
     let out = dir.path().join("wrong");
     let w = weights().to_str().unwrap();
     let mut args = run_args(d, out.to_str().unwrap(), w);
     args[4] = "slow_r50";
-    ok(vbench(&args));
+    incomplete(vbench(&args), "k400/slow_r50 accuracy (");
     let a = accuracy(&out);
     assert_eq!(a["status"], "failed");
     let e = a["error"].as_str().unwrap();
@@ -360,4 +403,99 @@ fn issue_7_missing_or_wrong_checkpoint_is_reported_not_fatal() {
     );
     // FLOPs and params are still measured.
     assert_eq!(results(&out)["entries"][0]["params"]["status"], "measured");
+
+    // A malformed label line: the summary names the list and the line.
+    let bad = dir.path().join("bad");
+    dataset(&bad, [0, 1]);
+    let csv = std::fs::read_to_string(bad.join("test.csv")).unwrap();
+    std::fs::write(bad.join("test.csv"), csv + "videos/a.mp4 abc\n").unwrap();
+    let out = dir.path().join("malformed");
+    incomplete(
+        run_with(bad.to_str().unwrap(), &out, &["--weights", w]),
+        "test.csv:5: `abc` is not an integer label",
+    );
+
+    // Not one video scored: every listed video is missing.
+    let none = dir.path().join("none");
+    std::fs::create_dir_all(&none).unwrap();
+    std::fs::write(none.join("test.csv"), "videos/x.mp4 1\nvideos/y.mp4 2\n").unwrap();
+    let out = dir.path().join("none-scored");
+    incomplete(
+        run_with(none.to_str().unwrap(), &out, &["--weights", w]),
+        "no video could be scored: all 2 failed: 2 missing",
+    );
+}
+
+#[test]
+fn a_checkpoint_copied_into_the_weights_folder_is_imported_then_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    dataset(&data, [0, 1]);
+    let d = data.to_str().unwrap();
+    let folder = dir.path().join("weights");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::copy(weights(), folder.join("X3D_XS.pyth")).unwrap();
+    let f = folder.to_str().unwrap();
+
+    let out = dir.path().join("first");
+    let o = ok(run_with(d, &out, &["--weights-dir", f]));
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        log.contains("X3D_XS.pyth: imported, not downloaded")
+            && log.contains("nothing offline can prove it is the official file"),
+        "{log}"
+    );
+    assert_eq!(accuracy(&out)["status"], "measured");
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();
+    let rec = &manifest["X3D_XS.pyth"];
+    assert_eq!(rec["imported"], true);
+    assert_eq!(
+        rec["sha256"].as_str().unwrap(),
+        vbench_eval::weights::sha256_file(weights()).unwrap()
+    );
+    assert_eq!(
+        results(&out)["entries"][0]["accuracy"]["value"]["details"]["weights_sha256"],
+        rec["sha256"]
+    );
+
+    // A later run re-verifies it like any cached file: no new import, and a changed file fails.
+    let out = dir.path().join("second");
+    let o = ok(run_with(d, &out, &["--weights-dir", f]));
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("imported"));
+    let mut bytes = std::fs::read(folder.join("X3D_XS.pyth")).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(folder.join("X3D_XS.pyth"), bytes).unwrap();
+    let out = dir.path().join("changed");
+    incomplete(
+        run_with(d, &out, &["--weights-dir", f]),
+        "X3D_XS.pyth: sha256 ",
+    );
+    let e = accuracy(&out)["error"].as_str().unwrap().to_string();
+    assert!(e.contains("does not match the recorded"), "{e}");
+
+    // A folder whose manifest cannot be written: the record goes into the run's folder (here a
+    // directory sits where the manifest's temporary file goes; root ignores read-only modes).
+    let ro = dir.path().join("readonly");
+    std::fs::create_dir_all(ro.join(".manifest.json.tmp")).unwrap();
+    std::fs::copy(weights(), ro.join("X3D_XS.pyth")).unwrap();
+    let out = dir.path().join("fallback");
+    let o = ok(run_with(d, &out, &["--weights-dir", ro.to_str().unwrap()]));
+    let log = String::from_utf8_lossy(&o.stderr);
+    let run_manifest = out.join("weights-manifest.json");
+    assert!(
+        log.contains(&format!("recorded in {}", run_manifest.display())),
+        "{log}"
+    );
+    assert!(!ro.join("manifest.json").exists());
+    let m: Value = serde_json::from_slice(&std::fs::read(&run_manifest).unwrap()).unwrap();
+    assert_eq!(m.as_object().unwrap().len(), 1);
+    // Resuming into that folder re-verifies against the run's record.
+    let o = ok(run_with(
+        d,
+        &out,
+        &["--weights-dir", ro.to_str().unwrap(), "--fresh"],
+    ));
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("imported"));
 }

@@ -4,6 +4,7 @@
 //! telemetry stored with a latency, and the JSON documents of `vbench latency` and `vbench infer`.
 //! No tch, no ffmpeg: anything that reads results can depend on it.
 
+pub mod failures;
 pub mod gap;
 pub mod io;
 pub mod metrics;
@@ -13,6 +14,7 @@ pub mod reports;
 pub mod schema;
 pub mod telemetry;
 
+pub use failures::{failures, summary_line, Failure};
 pub use io::{load_results, save_results, write_atomic, ResultsError};
 pub use reports::*;
 pub use schema::*;

@@ -4,8 +4,10 @@
 use anyhow::{anyhow, bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
+use std::process::ExitCode;
 use vbench_eval::accuracy::evaluate::Progress;
 use vbench_eval::run::event::{At, Event};
+use vbench_eval::run::status::{RunStatus, EXIT_INCOMPLETE};
 use vbench_report::exporter;
 use vbench_report::pairing::{pair_runs, PairingSpec, RunAt, RunPairing};
 use vbench_report::tables::accuracy::accuracy_lines;
@@ -106,6 +108,18 @@ pub fn print_accuracy(prefix: &str, m: &Measure<AccuracyResult>) {
 }
 
 /// The markdown report of a run or merge on stdout, and where its files are.
+/// The exit code of a finished run or merge: 0, or 3 with one line on stderr naming every
+/// requested measurement that produced no result.
+pub fn exit_code(status: &RunStatus) -> ExitCode {
+    match status.summary() {
+        None => ExitCode::SUCCESS,
+        Some(line) => {
+            eprintln!("vbench: {line}");
+            ExitCode::from(EXIT_INCOMPLETE as u8)
+        }
+    }
+}
+
 pub fn print_summary(results: &Results, out: &Path) -> Result<()> {
     let markdown = exporter("markdown").ok_or_else(|| anyhow!("markdown exporter"))?;
     println!("{}", markdown.render(results)?);
@@ -161,7 +175,20 @@ impl RunDisplay {
             Event::ShardStarted { shard, dir, log } => {
                 eprintln!("shard {shard}: {} (log: {})", dir.display(), log.display())
             }
-            Event::ShardDone { shard } => eprintln!("shard {shard}: done"),
+            Event::ShardDone { shard, incomplete } => eprintln!(
+                "shard {shard}: done{}",
+                if incomplete {
+                    ", with failed measurements (merged all the same)"
+                } else {
+                    ""
+                }
+            ),
+            Event::StaleLock { dir, owner } => eprintln!(
+                "{}: took over the lock of vbench pid {} on {}, which is gone",
+                dir.display(),
+                owner.pid,
+                owner.host
+            ),
             Event::Latency { entry } => eprintln!("{}: latency", entry.id),
         }
     }

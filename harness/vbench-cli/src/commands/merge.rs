@@ -1,11 +1,11 @@
 //! `vbench merge DIR...`: shards of `vbench run --shard i/N` into one results.json, report.html and
 //! per-entry predictions (`vbench_eval::run::merge` checks, scores and commits).
 
-use super::common::print_summary;
+use super::common::{exit_code, print_summary};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use vbench_eval::run::merge::{default_out, merge_into};
+use vbench_eval::run::merge::{default_out, merge_locked};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -26,7 +26,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         )?,
     };
     let provenance = vbench_eval::provenance::collect(std::env::args().collect());
-    let results = merge_into(&args.dirs, &out, provenance)?;
-    print_summary(&results, &out)?;
-    Ok(ExitCode::SUCCESS)
+    let finished = merge_locked(&args.dirs, &out, provenance)?;
+    print_summary(&finished.results, &out)?;
+    Ok(exit_code(&finished.status))
 }

@@ -2,7 +2,7 @@
 //! entry (atomic) → report.html, all in `vbench_eval::run::Session`. Re-running into the same
 //! --out resumes: finished entries are kept.
 
-use super::common::{device_flag, print_summary, RunDisplay};
+use super::common::{device_flag, exit_code, print_summary, RunDisplay};
 use anyhow::Result;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -93,7 +93,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
     let session = Session::open(opts)?;
     let out = session.folder().dir().to_path_buf();
     let mut display = RunDisplay::default();
-    let results = session.run(&mut |e| display.show(e))?;
-    print_summary(&results, &out)?;
-    Ok(ExitCode::SUCCESS)
+    let finished = session.run(&mut |e| display.show(e))?;
+    print_summary(&finished.results, &out)?;
+    Ok(exit_code(&finished.status))
 }

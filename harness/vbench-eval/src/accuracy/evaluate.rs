@@ -138,13 +138,20 @@ fn failed(error: impl std::fmt::Display) -> Measure<AccuracyResult> {
     }
 }
 
+/// The run's predictions file could not be written (a full disk): the run stops, results.json
+/// keeps its last good state, and the file is named.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct WriteFailed(pub PredictionsError);
+
 /// Evaluates `entry` on its dataset: skips, failures and not-built pieces come back as the
-/// matching [`Measure`], each with a message that says what to do.
+/// matching [`Measure`], each with a message that says what to do; only a predictions file that
+/// cannot be written stops the run ([`WriteFailed`]).
 pub fn measure_accuracy(
     entry: &Entry,
     opts: &AccuracyOptions,
     progress: &mut dyn FnMut(Progress),
-) -> Measure<AccuracyResult> {
+) -> Result<Measure<AccuracyResult>, WriteFailed> {
     let fallback = opts.out_dir.join(RUN_WEIGHTS_MANIFEST);
     let weights = match resolve_weights(entry, &opts.weights, Some(&fallback)) {
         Ok(Some(w)) => {
@@ -158,25 +165,25 @@ pub fn measure_accuracy(
                 WeightsSource::Cache(d) => d.display().to_string(),
                 WeightsSource::File(f) => f.display().to_string(),
             };
-            return Measure::Skipped {
-                reason: format!(
-                    "checkpoint {} is not in the weights folder {dir}: copy the official file \
-                     there (it is imported on first use), run `vbench fetch --suite {} --entry {}`, \
-                     or pass --weights FILE for a single entry",
-                    entry.checkpoint.file, opts.suite, entry.name
-                ),
-            };
+            // A data root asks for accuracy: without weights that request fails.
+            return Ok(failed(format!(
+                "checkpoint {} is not in the weights folder {dir}: copy the official file \
+                 there (it is imported on first use), run `vbench fetch --suite {} --entry {}`, \
+                 or pass --weights FILE for a single entry",
+                entry.checkpoint.file, opts.suite, entry.name
+            )));
         }
-        Err(e) => return failed(e),
+        Err(e) => return Ok(failed(e)),
     };
     let list = ManifestOptions::for_entry(&entry.protocol, opts.split);
     let dataset = match load_manifest(opts.dataset, &opts.data_root, &list) {
         Ok(d) => d,
-        Err(e) => return failed(e),
+        Err(e) => return Ok(failed(e)),
     };
     match evaluate_dataset(entry, opts, &dataset, &weights, progress) {
-        Ok(m) => m,
-        Err(e) => failed(e),
+        Ok(m) => Ok(m),
+        Err(EvalError::Predictions(e @ PredictionsError::Write { .. })) => Err(WriteFailed(e)),
+        Err(e) => Ok(failed(e)),
     }
 }
 
@@ -285,7 +292,29 @@ fn evaluate_dataset(
             path.display()
         )));
     }
-    Ok(Measure::Measured { value: accuracy })
+    Ok(judge(accuracy))
+}
+
+/// A scored predictions file is a result unless it has failures and not one scored video: one
+/// video that fails among many is counted by kind in the result; all of them fail the entry.
+pub fn judge(accuracy: AccuracyResult) -> Measure<AccuracyResult> {
+    if accuracy.videos > 0 || accuracy.failed_videos == 0 {
+        return Measure::Measured { value: accuracy };
+    }
+    let kinds: Vec<String> = accuracy
+        .details
+        .iter()
+        .flat_map(|d| &d.failures)
+        .map(|g| match g.examples.first() {
+            Some(x) => format!("{} {} (e.g. {x})", g.count, g.kind),
+            None => format!("{} {}", g.count, g.kind),
+        })
+        .collect();
+    failed(format!(
+        "no video could be scored: all {} failed: {}",
+        accuracy.failed_videos,
+        kinds.join(", ")
+    ))
 }
 
 /// Line 1 of the entry's predictions file: what decides its numbers, and what ran it.

@@ -1,6 +1,7 @@
 //! What a run reports as it goes: the session and `--jobs` send [`Event`]s, a display shows them.
 
 use crate::accuracy::evaluate::Progress;
+use crate::run::lock::Owner;
 use crate::run::shard::Shard;
 use std::path::Path;
 use vbench_results::EntryResult;
@@ -35,8 +36,11 @@ pub enum Event<'a> {
         dir: &'a Path,
         log: &'a Path,
     },
-    /// `--jobs`: a shard process finished successfully.
-    ShardDone { shard: Shard },
+    /// `--jobs`: a shard process finished (`incomplete`: some requested measurement of the
+    /// shard produced no result; the shard is merged all the same).
+    ShardDone { shard: Shard, incomplete: bool },
+    /// The run folder's lock was left by a process that died on this host; this run took it.
+    StaleLock { dir: &'a Path, owner: &'a Owner },
     /// `--jobs`: the entry's latency, measured after the merge on the quiet machine.
     Latency { entry: &'a Entry },
 }

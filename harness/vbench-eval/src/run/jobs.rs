@@ -5,12 +5,14 @@
 //!
 //! [`RunOptions::shard_args`]: crate::run::options::RunOptions::shard_args
 
+use crate::accuracy::evaluate::WriteFailed;
 use crate::run::event::Event;
 use crate::run::measure::{measure_entry, MeasureOptions};
 use crate::run::merge::{merge_into, MergeError};
 use crate::run::options::RunOptions;
 use crate::run::output::{self, OutputError, RunFolder};
 use crate::run::shard::Shard;
+use crate::run::status::EXIT_INCOMPLETE;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use vbench_results::Results;
@@ -57,6 +59,8 @@ pub enum JobsError {
     Merge(#[from] MergeError),
     #[error(transparent)]
     Output(#[from] OutputError),
+    #[error(transparent)]
+    Write(#[from] WriteFailed),
 }
 
 /// A started shard process.
@@ -108,8 +112,11 @@ pub fn run_jobs(
         let status = child
             .wait()
             .map_err(|source| JobsError::Wait { shard, source })?;
-        if status.success() {
-            on(Event::ShardDone { shard });
+        // A shard whose requested measurements did not all produce a result is merged all the
+        // same: the merged run carries its failures and ends incomplete too.
+        let incomplete = status.code() == Some(EXIT_INCOMPLETE);
+        if status.success() || incomplete {
+            on(Event::ShardDone { shard, incomplete });
             continue;
         }
         let text = std::fs::read_to_string(&log).unwrap_or_default();
@@ -139,7 +146,7 @@ pub fn run_jobs(
         for r in &mut results.entries {
             if let Some(e) = entries.iter().find(|e| e.id == r.id) {
                 on(Event::Latency { entry: e });
-                r.latency = measure_entry(e, &quiet, &mut |_| {}).latency;
+                r.latency = measure_entry(e, &quiet, &mut |_| {})?.latency;
             }
         }
         folder.save(&results)?;

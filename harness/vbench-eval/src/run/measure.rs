@@ -4,7 +4,7 @@
 //! so what is not built or not requested says so instead of showing a number. A new step is one
 //! more function called from [`measure_entry`]; the CLI does not change.
 
-use crate::accuracy::evaluate::{measure_accuracy, AccuracyOptions, Progress};
+use crate::accuracy::evaluate::{measure_accuracy, AccuracyOptions, Progress, WriteFailed};
 use crate::flops;
 use crate::model::build_model;
 use crate::params::params_result;
@@ -30,12 +30,13 @@ pub struct MeasureOptions {
 }
 
 /// Measures `e`: every step in order. Latency is measured before the dataset evaluation, on a
-/// machine not yet busy decoding. `progress` hears the evaluation's progress.
+/// machine not yet busy decoding. `progress` hears the evaluation's progress. Only an output
+/// file that cannot be written is an error; every other problem is the measurement's status.
 pub fn measure_entry(
     e: &Entry,
     opts: &MeasureOptions,
     progress: &mut dyn FnMut(Progress),
-) -> EntryResult {
+) -> Result<EntryResult, WriteFailed> {
     let mut result = output::new_entry(e);
     match build_model(e, opts.device) {
         Ok((vs, model)) => {
@@ -48,9 +49,9 @@ pub fn measure_entry(
         Err(reason) => not_built(reason, opts, &mut result),
     }
     if let Some(acc) = &opts.accuracy {
-        result.accuracy = measure_accuracy(e, acc, progress);
+        result.accuracy = measure_accuracy(e, acc, progress)?;
     }
-    result
+    Ok(result)
 }
 
 /// FLOPs from a batch-0 shape pass; results.json keeps the per-block breakdown only. Params are

@@ -10,8 +10,11 @@
 //! same bits. Files go to a staging folder first and are renamed into place only when all of them
 //! exist, `results.json` last; a refused merge leaves `--out` as it was.
 
+use crate::accuracy::evaluate::judge;
+use crate::run::lock::{LockError, OutLock};
 use crate::run::output;
 use crate::run::shard::{self, Shard, ShardError, ShardManifest};
+use crate::run::status::Finished;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -20,7 +23,8 @@ use std::path::{Path, PathBuf};
 use vbench_report::ReportError;
 use vbench_results::predictions::{jsonl, score_file, Header, PredictionsError};
 use vbench_results::{
-    load_results, EntryResult, EvalTiming, Measure, Provenance, Results, ResultsError,
+    load_results, AccuracyResult, EntryResult, EvalTiming, Measure, Provenance, Results,
+    ResultsError,
 };
 
 /// Written next to the merged results.json: which shard folders went in, and where they ran.
@@ -72,6 +76,8 @@ pub enum MergeError {
     Out { out: PathBuf, message: String },
     #[error(transparent)]
     Report(#[from] ReportError),
+    #[error(transparent)]
+    Locked(#[from] LockError),
 }
 
 type Result<T, E = MergeError> = std::result::Result<T, E>;
@@ -451,42 +457,59 @@ fn merged_timing(shards: &[ShardDir], entry: usize) -> Option<EvalTiming> {
     }))
 }
 
-/// Per entry: accuracy measured in every shard (merged: its header and each shard's records) or
-/// in none (kept as shard 0 has it, so not listed); anything in between is refused.
-fn entries_to_merge(shards: &[ShardDir]) -> Result<Vec<(usize, Header, Vec<ShardRecords>)>> {
+/// An entry's accuracy to merge: its index, the first shard's header, each shard's records.
+type EntryMerge = (usize, Header, Vec<ShardRecords>);
+
+/// Per entry: accuracy with records in every shard (merged: its header and each shard's records,
+/// scored again), failed in some shard that left no records (the failures are carried, naming
+/// the shards), or measured in none (kept as shard 0 has it, so not listed); anything in between
+/// is refused.
+fn entries_to_merge(shards: &[ShardDir]) -> Result<(Vec<EntryMerge>, Vec<(usize, String)>)> {
     let count = shards.len();
     let r = &shards[0];
-    let mut merges: Vec<(usize, Header, Vec<ShardRecords>)> = Vec::new();
+    let mut merges: Vec<EntryMerge> = Vec::new();
+    let mut carried: Vec<(usize, String)> = Vec::new();
     for (e, entry) in r.results.entries.iter().enumerate() {
-        let measured: Vec<bool> = shards
+        fn accuracy_of(s: &ShardDir, e: usize) -> &Measure<AccuracyResult> {
+            &s.results.entries[e].accuracy
+        }
+        let failed: Vec<String> = shards
             .iter()
-            .map(|s| matches!(s.results.entries[e].accuracy, Measure::Measured { .. }))
+            .filter_map(|s| match accuracy_of(s, e) {
+                Measure::Failed { error } => Some(format!(
+                    "shard {} ({}): {error}",
+                    s.manifest.shard(),
+                    s.dir.display()
+                )),
+                _ => None,
+            })
             .collect();
-        if let Some(s) = shards
-            .iter()
-            .find(|s| matches!(s.results.entries[e].accuracy, Measure::Failed { .. }))
-        {
-            let why = match &s.results.entries[e].accuracy {
-                Measure::Failed { error } => error.clone(),
-                _ => String::new(),
-            };
-            return Err(MergeError::Incomplete {
-                dir: s.dir.clone(),
-                message: format!("{}: accuracy failed in this shard: {why}", entry.id),
-            });
-        }
-        if !measured.iter().any(|&m| m) {
+        // A shard fails an entry with its records on file when none of its videos scored.
+        let with_records = |s: &ShardDir| match accuracy_of(s, e) {
+            Measure::Measured { .. } => true,
+            Measure::Failed { .. } => predictions_path(&s.dir, &s.results.entries[e]).is_file(),
+            _ => false,
+        };
+        if !shards.iter().all(with_records) {
+            if !failed.is_empty() {
+                carried.push((e, failed.join("; ")));
+                continue;
+            }
+            if let Some(k) = shards
+                .iter()
+                .position(|s| accuracy_of(s, e).value().is_some())
+            {
+                let k = shards.iter().position(|s| !with_records(s)).unwrap_or(k);
+                return Err(MergeError::Incomplete {
+                    dir: shards[k].dir.clone(),
+                    message: format!(
+                        "{}: accuracy is {} in this shard but measured in others",
+                        entry.id,
+                        accuracy_of(&shards[k], e).status()
+                    ),
+                });
+            }
             continue;
-        }
-        if let Some(k) = measured.iter().position(|&m| !m) {
-            return Err(MergeError::Incomplete {
-                dir: shards[k].dir.clone(),
-                message: format!(
-                    "{}: accuracy is {} in this shard but measured in others",
-                    entry.id,
-                    shards[k].results.entries[e].accuracy.status()
-                ),
-            });
         }
         let (rh, _) = index_file(&predictions_path(&r.dir, entry))?;
         let mut files = Vec::with_capacity(count);
@@ -498,7 +521,7 @@ fn entries_to_merge(shards: &[ShardDir]) -> Result<Vec<(usize, Header, Vec<Shard
         }
         merges.push((e, rh, files));
     }
-    Ok(merges)
+    Ok((merges, carried))
 }
 
 /// The default `--out`: the shards' common parent folder (`DIR` for `DIR/shard-*`).
@@ -534,7 +557,7 @@ pub fn prepare(dirs: &[PathBuf], out: &Path, mut provenance: Provenance) -> Resu
     }
     let count = shards.len();
     let r = &shards[0];
-    let merges = entries_to_merge(&shards)?;
+    let (merges, carried) = entries_to_merge(&shards)?;
     let staging = out.join(format!(".vbench-merge.tmp{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(staging.join("predictions")).map_err(io(&staging))?;
@@ -576,8 +599,11 @@ pub fn prepare(dirs: &[PathBuf], out: &Path, mut provenance: Provenance) -> Resu
         if let Some(d) = &mut accuracy.details {
             d.timing = merged_timing(&shards, *e);
         }
-        staged.results.entries[*e].accuracy = Measure::Measured { value: accuracy };
+        staged.results.entries[*e].accuracy = judge(accuracy);
         staged.files.push(rel);
+    }
+    for (e, error) in carried {
+        staged.results.entries[e].accuracy = Measure::Failed { error };
     }
     // Shard 0's latency stands for the run (each shard's own is in its results.json).
     provenance.started_at = shards
@@ -592,8 +618,16 @@ pub fn prepare(dirs: &[PathBuf], out: &Path, mut provenance: Provenance) -> Resu
     Ok(staged)
 }
 
+/// `vbench merge`: locks `out` (a run or another merge writing there is refused), then
+/// [`merge_into`]; the merged run ends incomplete when some requested measurement of a shard
+/// produced no result.
+pub fn merge_locked(dirs: &[PathBuf], out: &Path, provenance: Provenance) -> Result<Finished> {
+    let _lock = OutLock::acquire(out)?;
+    Ok(Finished::new(merge_into(dirs, out, provenance)?))
+}
+
 /// Checks, merges and scores `dirs` ([`prepare`]), renders the report, then puts it all into
-/// `out` ([`Staged::commit`]).
+/// `out` ([`Staged::commit`]). The caller holds `out`'s lock.
 pub fn merge_into(dirs: &[PathBuf], out: &Path, provenance: Provenance) -> Result<Results> {
     let mut staged = prepare(dirs, out, provenance)?;
     let html = output::render_report(&staged.results)?;

@@ -14,3 +14,4 @@ pub mod output;
 pub mod session;
 pub mod shard;
 pub mod slurm;
+pub mod status;

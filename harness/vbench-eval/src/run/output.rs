@@ -3,7 +3,9 @@
 //! saved atomically after every entry, and the `report.html` rendered from it.
 
 use crate::provenance;
+use crate::run::lock::{LockError, OutLock, Owner};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use vbench_report::{exporter, ReportError};
 use vbench_results::{
     load_results, save_results, write_atomic, EntryResult, Measure, Provenance, Published, Results,
@@ -29,24 +31,29 @@ pub enum OutputError {
         source: ResultsError,
     },
     #[error(transparent)]
+    Locked(#[from] LockError),
+    #[error(transparent)]
     Results(#[from] ResultsError),
     #[error(transparent)]
     Report(#[from] ReportError),
 }
 
-/// A run's output folder.
+/// A run's output folder, locked for this process ([`OutLock`]) while any clone of it lives.
 #[derive(Debug, Clone)]
 pub struct RunFolder {
     dir: PathBuf,
+    lock: Arc<OutLock>,
 }
 
 impl RunFolder {
-    /// Creates `dir` and proves it writable before any work starts.
+    /// Creates `dir`, locks it (a second run or merge into it is refused, naming the host and
+    /// pid that hold it) and proves it writable before any work starts.
     pub fn prepare(dir: &Path) -> Result<RunFolder, OutputError> {
         std::fs::create_dir_all(dir).map_err(|source| OutputError::Create {
             dir: dir.to_path_buf(),
             source,
         })?;
+        let lock = Arc::new(OutLock::acquire(dir)?);
         let probe = dir.join(".vbench-write-probe");
         write_atomic(&probe, b"ok").map_err(|source| OutputError::NotWritable {
             dir: dir.to_path_buf(),
@@ -55,11 +62,18 @@ impl RunFolder {
         let _ = std::fs::remove_file(probe);
         Ok(RunFolder {
             dir: dir.to_path_buf(),
+            lock,
         })
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The lock of a process that died on this host, which this run took over (a resume after
+    /// `kill -9`), if any.
+    pub fn took_over(&self) -> Option<&Owner> {
+        self.lock.took_over.as_ref()
     }
 
     pub fn results_path(&self) -> PathBuf {

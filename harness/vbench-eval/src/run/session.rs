@@ -10,7 +10,7 @@
 //! [`output`]: crate::run::output
 //! [`jobs`]: crate::run::jobs
 
-use crate::accuracy::evaluate::{AccuracyOptions, WeightsSource};
+use crate::accuracy::evaluate::{AccuracyOptions, WeightsSource, WriteFailed};
 use crate::accuracy::pipeline::EvalOptions;
 use crate::run::event::{At, Event};
 use crate::run::jobs::{self, JobsError};
@@ -19,6 +19,7 @@ use crate::run::merge::MergeError;
 use crate::run::options::RunOptions;
 use crate::run::output::{self, OutputError, RunFolder};
 use crate::run::shard::{Shard, ShardError, ShardManifest};
+use crate::run::status::Finished;
 use crate::timing::latency::{check_device, LatencyError, LatencyOptions};
 use crate::timing::{set_threads, BadThreads};
 use crate::weights;
@@ -65,6 +66,8 @@ pub enum RunError {
         #[source]
         source: DataError,
     },
+    #[error(transparent)]
+    Write(#[from] WriteFailed),
 }
 
 /// An opened run, ready to measure.
@@ -148,20 +151,30 @@ impl Session {
         &self.folder
     }
 
-    /// Runs to the end and returns what results.json holds: with `jobs` > 1 as local shard
-    /// processes and their merge, else every entry on this thread.
-    pub fn run(self, on: &mut dyn FnMut(Event)) -> Result<Results, RunError> {
-        match self.opts.jobs.filter(|&k| k > 1) {
-            Some(k) => Ok(jobs::run_jobs(
+    /// Runs to the end and returns what results.json holds and how the run ended (some
+    /// requested measurement without a result: [`RunStatus::Incomplete`]): with `jobs` > 1 as
+    /// local shard processes and their merge, else every entry on this thread.
+    ///
+    /// [`RunStatus::Incomplete`]: crate::run::status::RunStatus::Incomplete
+    pub fn run(self, on: &mut dyn FnMut(Event)) -> Result<Finished, RunError> {
+        if let Some(owner) = self.folder.took_over() {
+            on(Event::StaleLock {
+                dir: self.folder.dir(),
+                owner,
+            });
+        }
+        let results = match self.opts.jobs.filter(|&k| k > 1) {
+            Some(k) => jobs::run_jobs(
                 &self.opts,
                 &self.entries,
                 &self.folder,
                 self.measure_options(),
                 k,
                 on,
-            )?),
-            None => self.measure_all(on),
-        }
+            )?,
+            None => self.measure_all(on)?,
+        };
+        Ok(Finished::new(results))
     }
 
     /// The per-entry measurement options: latency on this run's device and threads, and the
@@ -208,7 +221,7 @@ impl Session {
         }
     }
 
-    fn measure_all(self, on: &mut dyn FnMut(Event)) -> Result<Results, RunError> {
+    fn measure_all(&self, on: &mut dyn FnMut(Event)) -> Result<Results, RunError> {
         let opts = self.measure_options();
         let mut previous = if self.opts.fresh {
             Vec::new()
@@ -242,7 +255,7 @@ impl Session {
             on(Event::Measuring { at });
             let mut r = measure_entry(entry, &opts, &mut |progress| {
                 on(Event::Accuracy { at, progress })
-            });
+            })?;
             self.explain_gap(&mut r);
             on(Event::Measured {
                 at,

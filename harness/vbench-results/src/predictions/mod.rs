@@ -48,6 +48,13 @@ pub enum PredictionsError {
         #[source]
         source: std::io::Error,
     },
+    /// The predictions file could not be written (a full disk): the run cannot go on.
+    #[error("{path}: cannot write: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{path}:{line}: {message}")]
     Corrupt {
         path: PathBuf,

@@ -43,7 +43,7 @@ impl PredictionsWriter {
     /// a torn last line), or starts a new one (`fresh`, no file, or no complete header).
     pub fn open(path: &Path, header: &Header, fresh: bool) -> Result<(Self, Done)> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(io(dir))?;
+            std::fs::create_dir_all(dir).map_err(write_err(dir))?;
         }
         let mut done = Done::default();
         let existing = if !fresh && path.exists() {
@@ -64,8 +64,8 @@ impl PredictionsWriter {
             .open(path)
             .map_err(io(path))?;
         if file.metadata().map_err(io(path))?.len() != valid {
-            file.set_len(valid).map_err(io(path))?;
-            file.sync_all().map_err(io(path))?;
+            file.set_len(valid).map_err(write_err(path))?;
+            file.sync_all().map_err(write_err(path))?;
         }
         file.seek(SeekFrom::End(0)).map_err(io(path))?;
         Ok((
@@ -78,7 +78,7 @@ impl PredictionsWriter {
     }
 
     fn create(path: &Path, header: &Header) -> Result<Self> {
-        let file = File::create(path).map_err(io(path))?;
+        let file = File::create(path).map_err(write_err(path))?;
         let mut w = PredictionsWriter {
             path: path.to_path_buf(),
             file,
@@ -98,8 +98,8 @@ impl PredictionsWriter {
         line.extend_from_slice(json);
         line.push(b'\n');
         // One write of the whole line, then fsync: a kill leaves whole lines or a torn last one.
-        self.file.write_all(&line).map_err(io(&self.path))?;
-        self.file.sync_data().map_err(io(&self.path))
+        self.file.write_all(&line).map_err(write_err(&self.path))?;
+        self.file.sync_data().map_err(write_err(&self.path))
     }
 
     pub fn append(&mut self, record: &Record) -> Result<()> {
@@ -109,6 +109,13 @@ impl PredictionsWriter {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> PredictionsError + '_ {
+    move |source| PredictionsError::Write {
+        path: path.to_path_buf(),
+        source,
     }
 }
 
