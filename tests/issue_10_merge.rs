@@ -46,6 +46,7 @@ fn protocol() -> Protocol {
 fn header(p: &Protocol) -> Header {
     Header {
         vbench_predictions: vbench_results::predictions::FORMAT_VERSION,
+        transform: vbench_data::transforms::TRANSFORM_VERSION,
         entry: "k400/x3d_xs".into(),
         arch: "x3d_xs".into(),
         task: "classification".into(),

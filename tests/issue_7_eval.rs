@@ -138,6 +138,7 @@ fn issue_7_eval_charades_style_max_of_sigmoid_and_map() {
     let path = dir.path().join("p.jsonl");
     let header = Header {
         vbench_predictions: vbench_results::predictions::FORMAT_VERSION,
+        transform: vbench_data::transforms::TRANSFORM_VERSION,
         entry: "charades/test".into(),
         arch: "x3d_xs".into(),
         task: "multi_label".into(),

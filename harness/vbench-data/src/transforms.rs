@@ -11,6 +11,14 @@ use std::path::Path;
 use tch::{Kind, Tensor};
 use vbench_suite::{ChannelOrder, Protocol};
 
+/// The version of the views this module makes, recorded in every predictions file so that a
+/// resume never mixes views of two versions:
+/// - 1: `ShortSideScale` on the frames' permuted layout at the caller's libtorch thread count;
+/// - 2: PyTorchVideo's layout for each dataset, resized at one thread ([`short_side_scale`]),
+///   which changes views where libtorch's kernel choice depended on them (3-frame clips at
+///   several threads here; other CPUs may differ elsewhere).
+pub const TRANSFORM_VERSION: u32 = 2;
+
 fn torch(e: tch::TchError) -> DataError {
     DataError::torch(Path::new("<transform>"), e)
 }

@@ -327,6 +327,7 @@ fn predictions_header(
 ) -> Header {
     Header {
         vbench_predictions: vbench_results::predictions::FORMAT_VERSION,
+        transform: vbench_data::transforms::TRANSFORM_VERSION,
         entry: entry.id.clone(),
         arch: entry.arch.to_string(),
         task: match opts.dataset.task() {

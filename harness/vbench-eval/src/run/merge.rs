@@ -324,11 +324,16 @@ fn index_file(path: &Path) -> Result<(Header, ShardRecords)> {
 
 /// Entry-level agreement of one shard's header with the first shard's.
 fn check_header(s: &ShardDir, h: &Header, r: &ShardDir, rh: &Header) -> Result<()> {
-    let fields: [(&str, String, String); 7] = [
+    let fields: [(&str, String, String); 8] = [
         (
             "predictions format",
             h.vbench_predictions.to_string(),
             rh.vbench_predictions.to_string(),
+        ),
+        (
+            "input transform version",
+            h.transform.to_string(),
+            rh.transform.to_string(),
         ),
         ("entry", h.entry.clone(), rh.entry.clone()),
         ("task", h.task.clone(), rh.task.clone()),

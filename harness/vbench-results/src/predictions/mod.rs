@@ -128,6 +128,11 @@ pub struct Header {
     pub protocol: Protocol,
     pub weights: WeightsInfo,
     pub dataset: DatasetInfo,
+    /// The version of the input pipeline that made the views (`vbench_data::transforms::
+    /// TRANSFORM_VERSION`); files from before it was recorded read as 1. A resume never mixes
+    /// views of two versions.
+    #[serde(default = "first_transform")]
+    pub transform: u32,
     /// Views per forward and device of the run that created the file (informational).
     #[serde(default)]
     pub batch: usize,
@@ -138,6 +143,11 @@ pub struct Header {
     /// Detection files: the evaluated classes `(id, name)` of the AVA label map.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_map: Option<Vec<(i64, String)>>,
+}
+
+/// The transform version of files written before the header recorded one.
+fn first_transform() -> u32 {
+    1
 }
 
 impl Header {
@@ -161,6 +171,13 @@ impl Header {
         }
         if self.entry != new.entry {
             return mismatch("entry", self.entry.clone(), new.entry.clone());
+        }
+        if self.transform != new.transform {
+            return mismatch(
+                "input transform version",
+                self.transform.to_string(),
+                new.transform.to_string(),
+            );
         }
         if self.protocol != new.protocol {
             return mismatch("protocol", json(&self.protocol), json(&new.protocol));

@@ -12,6 +12,7 @@ fn header(weights: &str) -> Header {
     protocol.num_classes = 3;
     Header {
         vbench_predictions: FORMAT_VERSION,
+        transform: 2,
         entry: "k400/x3d_xs".into(),
         arch: "x3d_xs".into(),
         task: "classification".into(),
@@ -140,6 +141,27 @@ fn predictions_refuse_other_inputs_and_corrupt_lines() {
     drop(f);
     let e = score_file(&path, None).err().unwrap().to_string();
     assert!(e.contains("p.jsonl:2:"), "{e}");
+}
+
+#[test]
+fn views_of_another_transform_version_are_never_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.jsonl");
+    // A file from before the header recorded the transform: it reads as version 1.
+    let mut old = serde_json::to_value(header("w")).unwrap();
+    old.as_object_mut().unwrap().remove("transform");
+    std::fs::write(&path, format!("{old}\n")).unwrap();
+    let e = PredictionsWriter::open(&path, &header("w"), false)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("input transform version: the file has 1, this run has 2")
+            && e.contains("--fresh"),
+        "{e}"
+    );
+    drop(PredictionsWriter::open(&path, &header("w"), true).unwrap());
+    drop(PredictionsWriter::open(&path, &header("w"), false).unwrap());
 }
 
 #[test]
