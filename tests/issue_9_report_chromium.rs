@@ -5,55 +5,13 @@
 //! "Real run": x3d_xs measured in-process (params, latency with real forward passes) by the same
 //! runner `vbench run` uses, plus an entry whose model may not be built yet (its states show as words).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Duration;
 use vbench_eval::run::measure::{measure_entry, MeasureOptions};
 use vbench_eval::timing::latency::LatencyOptions;
 use vbench_report::exporter;
 use vbench_results::{save_results, Results, SuiteSummary, SCHEMA_VERSION};
-
-fn chromium() -> PathBuf {
-    if let Some(p) = std::env::var_os("VBENCH_CHROMIUM") {
-        return p.into();
-    }
-    for name in ["chromium", "chromium-browser"] {
-        for dir in std::env::var("PATH").unwrap_or_default().split(':') {
-            let p = Path::new(dir).join(name);
-            if p.is_file() {
-                return p;
-            }
-        }
-    }
-    panic!("headless Chromium not found: `apt-get install -y --no-install-recommends chromium fonts-dejavu-core` (or set VBENCH_CHROMIUM)");
-}
-
-/// Runs headless Chromium on `page` with the flags that keep it offline and quiet; returns (stdout, stderr).
-fn headless(profile: &Path, page: &Path, extra: &[&str]) -> (String, String) {
-    let out = Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(extra)
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .expect("chromium runs");
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    );
-    assert!(out.status.success(), "chromium failed: {stderr}");
-    (stdout, stderr)
-}
+use vbench_tests::chromium::headless;
 
 fn real_run() -> Results {
     let plan = vbench_suite::load_suite("k400").unwrap();

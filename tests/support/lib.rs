@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests in `tests/`: where the repository, the shared data and
 //! the oracle venv are.
 
+pub mod chromium;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use tch::Tensor;

@@ -73,7 +73,7 @@ pub struct Placement {
 
 /// Gap between a label and its point on the first ring, and between rings.
 const RING: f64 = 7.0;
-const RINGS: usize = 14;
+const RINGS: usize = 40;
 /// Kept free around every label and marker.
 const PAD: f64 = 1.5;
 
@@ -185,20 +185,29 @@ pub fn place(
         .collect()
 }
 
-/// Label boxes at distance `r` from the point: right, left, above, below, then the diagonals.
-fn candidates(px: f64, py: f64, w: f64, h: f64, r: f64) -> [Rect; 8] {
+/// Label boxes at distance `r` from the point: right, left, above, below, the diagonals, then
+/// eight directions between those.
+fn candidates(px: f64, py: f64, w: f64, h: f64, r: f64) -> Vec<Rect> {
     let at = |x: f64, y: f64| Rect { x, y, w, h };
-    let d = r * std::f64::consts::FRAC_1_SQRT_2;
-    [
+    let mut out = vec![
         at(px + r, py - h / 2.0),
         at(px - r - w, py - h / 2.0),
         at(px - w / 2.0, py - r - h),
         at(px - w / 2.0, py + r),
-        at(px + d, py - d - h),
-        at(px - d - w, py - d - h),
-        at(px + d, py + d),
-        at(px - d - w, py + d),
-    ]
+    ];
+    // A box whose nearest point to the centre lies at angle `a`, distance `r`.
+    let toward = |a: f64| {
+        let (dx, dy) = (r * a.cos(), -r * a.sin());
+        let x = if dx >= 0.0 { px + dx } else { px + dx - w };
+        let y = if dy >= 0.0 { py + dy } else { py + dy - h };
+        at(x, y)
+    };
+    for deg in [
+        45.0, 135.0, -45.0, -135.0, 22.5, 157.5, -22.5, -157.5, 67.5, 112.5, -67.5, -112.5,
+    ] {
+        out.push(toward(f64::to_radians(deg)));
+    }
+    out
 }
 
 /// Whether the segment `a`–`b` passes through the inside of `r` (Liang–Barsky clipping).
