@@ -87,6 +87,20 @@ fn run() -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The error and its causes on one line, each cause once: many library errors already quote
+/// their source in their own message.
+fn message(err: &anyhow::Error) -> String {
+    let mut out = err.to_string();
+    for cause in err.chain().skip(1) {
+        let c = cause.to_string();
+        if !out.contains(&c) {
+            out.push_str(": ");
+            out.push_str(&c);
+        }
+    }
+    out
+}
+
 fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
@@ -101,7 +115,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(err) => {
-            eprintln!("vbench: error: {err:#}");
+            eprintln!("vbench: error: {}", message(&err));
             ExitCode::from(2)
         }
     }
