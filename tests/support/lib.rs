@@ -2,6 +2,7 @@
 //! the oracle venv are.
 
 pub mod chromium;
+pub mod fuzz;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -68,10 +68,29 @@ pub fn save_results(path: &Path, results: &Results) -> Result<()> {
     write_atomic(path, &json)
 }
 
+/// `bytes` as text, or which line is not valid UTF-8 (so a refusal can name it).
+pub fn utf8_text(bytes: Vec<u8>) -> std::result::Result<String, String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let line = 1 + bytes[..valid].iter().filter(|&&b| b == b'\n').count();
+        let column = valid
+            - bytes[..valid]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
+        format!("line {line} column {}: not valid UTF-8", column + 1)
+    })
+}
+
 pub fn load_results(path: &Path) -> Result<Results> {
-    let text = std::fs::read_to_string(path).map_err(|source| ResultsError::Read {
+    let bytes = std::fs::read(path).map_err(|source| ResultsError::Read {
         path: path.to_path_buf(),
         source,
+    })?;
+    let text = utf8_text(bytes).map_err(|message| ResultsError::Parse {
+        path: path.to_path_buf(),
+        message,
     })?;
     let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| ResultsError::Parse {
         path: path.to_path_buf(),

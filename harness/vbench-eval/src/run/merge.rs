@@ -299,6 +299,20 @@ struct RecordKey {
     index: usize,
 }
 
+/// A shard's predictions file ends in a line cut short or not parsing: named with its number.
+fn torn_tail(path: &Path) -> MergeError {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    let newlines = bytes.iter().filter(|&&b| b == b'\n').count();
+    let line = newlines + usize::from(bytes.last() != Some(&b'\n'));
+    MergeError::Incomplete {
+        dir: path.to_path_buf(),
+        message: format!(
+            "line {line}: the last record is cut short or does not parse; the shard did not \
+             finish writing it: run the shard again (it resumes)"
+        ),
+    }
+}
+
 /// Reads a shard's predictions file with the one torn-tail reader ([`jsonl::read`]): its header
 /// and the latest line per list position. A torn last line (a write cut by a kill) is ignored, as
 /// a resume would; a bad line elsewhere is not.
@@ -519,7 +533,13 @@ fn entries_to_merge(shards: &[ShardDir]) -> Result<(Vec<EntryMerge>, Vec<(usize,
         let (rh, _) = index_file(&predictions_path(&r.dir, entry))?;
         let mut files = Vec::with_capacity(count);
         for s in shards {
-            let (h, recs) = index_file(&predictions_path(&s.dir, &s.results.entries[e]))?;
+            let path = predictions_path(&s.dir, &s.results.entries[e]);
+            // Every record must score in its own file, so a bad line is named there (the merged
+            // file is a temporary copy); a finished shard has no torn last line.
+            if score_file(&path, None)?.torn_tail {
+                return Err(torn_tail(&path));
+            }
+            let (h, recs) = index_file(&path)?;
             check_header(s, &h, r, &rh)?;
             check_coverage(s, &entry.id, rh.dataset.videos, &recs)?;
             files.push(recs);

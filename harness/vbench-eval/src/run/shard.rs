@@ -160,11 +160,16 @@ impl ShardManifest {
     /// Reads `dir/shard.json`; `Ok(None)` when there is none.
     pub fn read(dir: &Path) -> Result<Option<ShardManifest>, ShardError> {
         let path = dir.join(MANIFEST);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(ShardError::Io { path, source }),
         };
+        let text =
+            vbench_results::io::utf8_text(bytes).map_err(|message| ShardError::Manifest {
+                path: path.clone(),
+                message,
+            })?;
         let m: ShardManifest = serde_json::from_str(&text).map_err(|e| ShardError::Manifest {
             path: path.clone(),
             message: e.to_string(),

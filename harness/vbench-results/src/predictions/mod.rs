@@ -62,8 +62,8 @@ pub enum PredictionsError {
         message: String,
     },
     #[error(
-        "{path}: written for other inputs ({field}: the file has {found}, this run has {expected}); \
-         refusing to resume: use --fresh or another --out"
+        "{path}:1: written for other inputs ({field}: the file has {found}, this run has \
+         {expected}); refusing to resume: use --fresh or another --out"
     )]
     Mismatch {
         path: PathBuf,
@@ -71,13 +71,13 @@ pub enum PredictionsError {
         found: String,
         expected: String,
     },
-    #[error("{path}: written for {found}, not {expected}")]
+    #[error("{path}:1: written for {found}, not {expected}")]
     OtherEntry {
         path: PathBuf,
         found: String,
         expected: String,
     },
-    #[error("{path}: its protocol differs from {entry}'s in the suite: {protocol}")]
+    #[error("{path}:1: its protocol differs from {entry}'s in the suite: {protocol}")]
     OtherProtocol {
         path: PathBuf,
         entry: String,

@@ -98,10 +98,8 @@ fn reduce(
         line,
         message,
     };
-    let metrics = |source| PredictionsError::Metrics {
-        path: path.to_path_buf(),
-        source,
-    };
+    // A record's scores that cannot be aggregated or ranked: that line's fault.
+    let metrics = |source: MetricsError| bad(source.to_string());
     if r.status != RecordStatus::Ok || header.task == TASK_DETECTION {
         return Ok(Reduced {
             record: r,
