@@ -10,7 +10,7 @@ use vbench_results::predictions::{
     score_file, DatasetInfo, Header, PredictionsWriter, Record, RecordStatus, ViewRecord,
     WeightsInfo, FORMAT_VERSION,
 };
-use vbench_suite::{find_entry, Aggregation};
+use vbench_suite::find_entry;
 use vbench_tests::fuzz::{mutate, names_file_and_line, no_panic, Rng};
 
 const CASES: usize = 600;

@@ -237,7 +237,8 @@ fn shape_jobs(tmp: &Path) -> Vec<Job> {
     // Not a zoo protocol: 3 frames are 3 NCHW channels, which libtorch resizes with another
     // kernel at one thread than at two.
     let t3 = protocol(3, 12, None, 182, 182, 4, 3, false);
-    let cases: [(&str, u32, u32, &[(&str, &Protocol)]); 9] = [
+    type Case<'a> = (&'a str, u32, u32, &'a [(&'a str, &'a Protocol)]);
+    let cases: [Case; 9] = [
         (
             "k400_demo.mp4",
             640,

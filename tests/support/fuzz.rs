@@ -11,7 +11,7 @@ impl Rng {
         Rng(seed.max(1))
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -22,7 +22,7 @@ impl Rng {
 
     /// Uniform in `0..n` (`n` > 0).
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        (self.next_u64() % n.max(1) as u64) as usize
     }
 
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
@@ -79,7 +79,7 @@ pub fn mutate(rng: &mut Rng, text: &[u8]) -> (Vec<u8>, String) {
         }
         2 => {
             let at = rng.below(out.len() + 1);
-            let b = rng.next() as u8;
+            let b = rng.next_u64() as u8;
             out.insert(at, b);
             format!("inserted byte {b:#04x} at {at}")
         }
@@ -104,7 +104,7 @@ pub fn mutate(rng: &mut Rng, text: &[u8]) -> (Vec<u8>, String) {
         }
         6 => {
             let i = rng.below(n);
-            let garbage: Vec<u8> = (0..rng.below(40)).map(|_| rng.next() as u8).collect();
+            let garbage: Vec<u8> = (0..rng.below(40)).map(|_| rng.next_u64() as u8).collect();
             lines.insert(i, garbage);
             out = lines.join(&b'\n');
             format!("inserted a garbage line before line {}", i + 1)

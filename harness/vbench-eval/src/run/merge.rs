@@ -478,16 +478,18 @@ fn merged_timing(shards: &[ShardDir], entry: usize) -> Option<EvalTiming> {
 
 /// An entry's accuracy to merge: its index, the first shard's header, each shard's records.
 type EntryMerge = (usize, Header, Vec<ShardRecords>);
+/// An entry whose accuracy failed without records in some shard: its index and the failures.
+type Carried = (usize, String);
 
 /// Per entry: accuracy with records in every shard (merged: its header and each shard's records,
 /// scored again), failed in some shard that left no records (the failures are carried, naming
 /// the shards), or measured in none (kept as shard 0 has it, so not listed); anything in between
 /// is refused.
-fn entries_to_merge(shards: &[ShardDir]) -> Result<(Vec<EntryMerge>, Vec<(usize, String)>)> {
+fn entries_to_merge(shards: &[ShardDir]) -> Result<(Vec<EntryMerge>, Vec<Carried>)> {
     let count = shards.len();
     let r = &shards[0];
     let mut merges: Vec<EntryMerge> = Vec::new();
-    let mut carried: Vec<(usize, String)> = Vec::new();
+    let mut carried: Vec<Carried> = Vec::new();
     for (e, entry) in r.results.entries.iter().enumerate() {
         fn accuracy_of(s: &ShardDir, e: usize) -> &Measure<AccuracyResult> {
             &s.results.entries[e].accuracy
