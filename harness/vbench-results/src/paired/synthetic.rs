@@ -74,6 +74,8 @@ pub fn write_synthetic(path: &Path, run: &SyntheticRun) -> Result<()> {
             videos: run.labels.len(),
             sha256: run.dataset_sha256.into(),
         },
+        // Constructed runs have no views: they claim the current pipeline's version.
+        transform: 2,
         batch: 1,
         device: "cpu".into(),
         vbench_version: String::new(),
