@@ -162,6 +162,8 @@ fn read_excluded(path: &Path) -> Result<BTreeSet<Key>> {
 
 /// One parsed CSV row of either box file.
 struct Row {
+    /// 1-based line in its file.
+    line: usize,
     key: Key,
     /// The four coordinate strings: PySlowFast's box identity.
     coords: String,
@@ -215,6 +217,7 @@ fn read_rows(path: &Path, excluded: &BTreeSet<Key>) -> Result<Vec<Row>> {
             _ => None,
         };
         out.push(Row {
+            line: n,
             key,
             coords: f[2..6].join(","),
             bbox,
@@ -287,12 +290,15 @@ impl Ava {
         // Detections: one box per coordinate string with a score at or above the threshold.
         let mut det: BTreeMap<Key, Vec<(String, PersonBox)>> = BTreeMap::new();
         for row in read_rows(files.person_boxes, &excluded)? {
-            let score = row.extra.ok_or_else(|| DataError::Dataset {
-                path: files.person_boxes.to_path_buf(),
-                message: format!(
-                    "{},{:04}: a person box without a score (8th column)",
-                    row.key.0, row.key.1
-                ),
+            let score = row.extra.ok_or_else(|| {
+                DataError::parse(
+                    files.person_boxes,
+                    row.line,
+                    format!(
+                        "{},{:04}: a person box without a score (8th column)",
+                        row.key.0, row.key.1
+                    ),
+                )
             })?;
             if score < files.score_threshold {
                 continue;

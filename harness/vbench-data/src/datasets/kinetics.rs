@@ -135,10 +135,7 @@ impl Kinetics {
             });
         }
         if samples.is_empty() {
-            return Err(DataError::Dataset {
-                path: list.to_path_buf(),
-                message: "the list names no videos".into(),
-            });
+            return Err(DataError::parse(list, 1, "the list names no videos"));
         }
         Ok(Self {
             samples,

@@ -3,7 +3,7 @@
 
 use super::format::{layout_error, DatasetFormat, Listing, ManifestOptions};
 use super::sample::{Labels, Sample, Source};
-use super::text::read_frame_list;
+use super::text::{json_member_lines, read_frame_list, read_text};
 use crate::error::{DataError, Result};
 use crate::sampler::frames::FrameSampling;
 use std::collections::HashMap;
@@ -60,9 +60,12 @@ pub struct Ssv2 {
     classes: Vec<String>,
 }
 
-fn json(path: &Path) -> Result<serde_json::Value> {
-    let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
-    serde_json::from_str(&text).map_err(|e| DataError::parse(path, e.line(), e.to_string()))
+/// A JSON file, and the line where each of its top-level members begins.
+fn json(path: &Path) -> Result<(serde_json::Value, Vec<(usize, Option<String>)>)> {
+    let text = read_text(path)?;
+    let value =
+        serde_json::from_str(&text).map_err(|e| DataError::parse(path, e.line(), e.to_string()))?;
+    Ok((value, json_member_lines(&text)))
 }
 
 impl Ssv2 {
@@ -82,11 +85,19 @@ impl Ssv2 {
             .into_iter()
             .map(|v| (v.id, v.paths))
             .collect();
-        let labels = json(labels_json)?;
-        let labels = labels.as_object().ok_or_else(|| DataError::Dataset {
-            path: labels_json.to_path_buf(),
-            message: "expected an object mapping templates to indices".into(),
+        let (labels, members) = json(labels_json)?;
+        let labels = labels.as_object().ok_or_else(|| {
+            DataError::parse(
+                labels_json,
+                1,
+                "expected an object mapping templates to indices",
+            )
         })?;
+        // Where each template is defined (a repeated key: its last definition, as serde keeps).
+        let label_line: HashMap<String, usize> = members
+            .into_iter()
+            .filter_map(|(n, k)| Some((k?, n)))
+            .collect();
         let mut by_name = HashMap::new();
         let mut classes = vec![String::new(); labels.len()];
         for (name, v) in labels {
@@ -95,39 +106,42 @@ impl Ssv2 {
                 .and_then(|s| s.parse::<usize>().ok())
                 .or_else(|| v.as_u64().map(|n| n as usize))
                 .filter(|&i| i < labels.len())
-                .ok_or_else(|| DataError::Dataset {
-                    path: labels_json.to_path_buf(),
-                    message: format!("label `{name}` has index {v}, not 0..{}", labels.len()),
+                .ok_or_else(|| {
+                    DataError::parse(
+                        labels_json,
+                        label_line.get(name).copied().unwrap_or(1),
+                        format!("label `{name}` has index {v}, not 0..{}", labels.len()),
+                    )
                 })?;
             classes[idx] = name.clone();
             by_name.insert(name.clone(), idx as i64);
         }
-        let split = json(split_json)?;
-        let entries = split.as_array().ok_or_else(|| DataError::Dataset {
-            path: split_json.to_path_buf(),
-            message: "expected a list of videos".into(),
-        })?;
+        let (split, members) = json(split_json)?;
+        let entries = split
+            .as_array()
+            .ok_or_else(|| DataError::parse(split_json, 1, "expected a list of videos"))?;
         let mut samples = Vec::new();
         for (i, e) in entries.iter().enumerate() {
+            let line = members.get(i).map_or(1, |m| m.0);
             let field = |k: &str| {
-                e.get(k)
-                    .and_then(|v| v.as_str())
-                    .ok_or_else(|| DataError::Dataset {
-                        path: split_json.to_path_buf(),
-                        message: format!("entry {i} has no string `{k}`"),
-                    })
+                e.get(k).and_then(|v| v.as_str()).ok_or_else(|| {
+                    DataError::parse(split_json, line, format!("entry {i} has no string `{k}`"))
+                })
             };
             let id = field("id")?;
             let Some(paths) = frames.get(id) else {
                 continue;
             };
             let template = field("template")?.replace(['[', ']'], "");
-            let label = *by_name.get(&template).ok_or_else(|| DataError::Dataset {
-                path: split_json.to_path_buf(),
-                message: format!(
-                    "video {id}: template `{template}` is not in {}",
-                    labels_json.display()
-                ),
+            let label = *by_name.get(&template).ok_or_else(|| {
+                DataError::parse(
+                    split_json,
+                    line,
+                    format!(
+                        "video {id}: template `{template}` is not in {}",
+                        labels_json.display()
+                    ),
+                )
             })?;
             samples.push(Sample {
                 id: id.to_string(),

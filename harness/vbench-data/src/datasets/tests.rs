@@ -434,3 +434,35 @@ fn every_registered_format_is_found_by_its_reader_name() {
     }
     assert!(format_named("kinetics700").is_none());
 }
+
+#[test]
+fn json_members_are_found_at_their_lines() {
+    let array = "[\n {\"id\": \"7\", \"t\": \"a,[b]\"},\n\n {\"id\": \"9\", \"x\": [1, {}]}\n]";
+    assert_eq!(text::json_member_lines(array), vec![(2, None), (4, None)]);
+    let object = "{\"a\\\"b,\": \"1\",\n \"c\": {\"d\": [1, 2]},\n\"e\": 3}";
+    assert_eq!(
+        text::json_member_lines(object),
+        vec![
+            (1, Some("a\"b,".to_string())),
+            (2, Some("c".to_string())),
+            (3, Some("e".to_string()))
+        ]
+    );
+    // An SSv2 video whose template has no label is refused at its entry's line.
+    let d = tempfile::tempdir().unwrap();
+    let labels = write(d.path(), "labels.json", "{\"Holding something\": \"0\"}");
+    let split = write(
+        d.path(),
+        "split.json",
+        "[\n{\"id\": \"7\", \"template\": \"Holding [something]\"},\n{\"id\": \"9\", \"template\": \"Dancing\"}\n]",
+    );
+    let frames = write(
+        d.path(),
+        "frames.csv",
+        &format!("{FRAME_HEADER}7 0 0 7/1.jpg \"\"\n9 1 0 9/1.jpg \"\"\n"),
+    );
+    assert_eq!(
+        line_of(Ssv2::new(&labels, &split, &frames, d.path()).unwrap_err()),
+        (split, 3)
+    );
+}

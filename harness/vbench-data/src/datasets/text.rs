@@ -4,9 +4,73 @@
 use crate::error::{DataError, Result};
 use std::path::{Path, PathBuf};
 
+/// Reads a UTF-8 text file; bytes that are not UTF-8 are refused at their line.
+pub(crate) fn read_text(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count();
+        DataError::parse(path, line, format!("not UTF-8 text (byte {at})"))
+    })
+}
+
+/// The 1-based line of byte `offset` in `text`.
+pub(crate) fn line_at(text: &str, offset: usize) -> usize {
+    1 + text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+}
+
+/// The lines where the top-level members of a JSON document begin, in file order: the elements
+/// of an array (`None`), or the keys of an object (`Some(key)`). `text` must be valid JSON.
+pub(crate) fn json_member_lines(text: &str) -> Vec<(usize, Option<String>)> {
+    let b = text.as_bytes();
+    let (mut depth, mut i, mut out) = (0usize, 0usize, Vec::new());
+    let mut expect = false; // at depth 1, the next token starts a member
+    let mut object = false;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'"' {
+            let start = i;
+            i += 1;
+            while i < b.len() && b[i] != b'"' {
+                i += if b[i] == b'\\' { 2 } else { 1 };
+            }
+            if depth == 1 && expect {
+                let key = object
+                    .then(|| serde_json::from_str(&text[start..=i.min(b.len() - 1)]).ok())
+                    .flatten();
+                out.push((line_at(text, start), key));
+                expect = false;
+            }
+        } else if !c.is_ascii_whitespace() {
+            if depth == 1 && expect && !matches!(c, b']' | b'}') {
+                out.push((line_at(text, i), None));
+                expect = false;
+            }
+            match c {
+                b'[' | b'{' => {
+                    depth += 1;
+                    if depth == 1 {
+                        object = c == b'{';
+                        expect = true;
+                    }
+                }
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                b',' if depth == 1 => expect = true,
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
 /// Reads a text file and yields (1-based line number, line) for lines that are not blank.
 pub(crate) fn read_lines(path: &Path) -> Result<Vec<(usize, String)>> {
-    let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
+    let text = read_text(path)?;
     Ok(text
         .lines()
         .enumerate()
@@ -84,10 +148,7 @@ pub(crate) struct FrameListVideo {
 pub(crate) fn read_frame_list(path: &Path, prefix: &Path) -> Result<FrameList> {
     let lines = read_lines(path)?;
     let Some((hl, header)) = lines.first() else {
-        return Err(DataError::Dataset {
-            path: path.to_path_buf(),
-            message: "the frame list is empty".into(),
-        });
+        return Err(DataError::parse(path, 1, "the frame list is empty"));
     };
     let cols: Vec<&str> = header.split(' ').collect();
     let want = ["original_vido_id", "video_id", "frame_id", "path", "labels"];

@@ -50,10 +50,7 @@ impl DatasetFormat for Ucf101Format {
         };
         let ds = Ucf101::new(&class_ind, &list, &videos)?;
         if ds.samples.is_empty() {
-            return Err(DataError::Dataset {
-                path: list,
-                message: "the test list names no videos".into(),
-            });
+            return Err(DataError::parse(list, 1, "the test list names no videos"));
         }
         Ok(Listing {
             manifest,
