@@ -3,7 +3,7 @@
 
 use super::format::{layout_error, DatasetFormat, Listing, ManifestOptions};
 use super::sample::{Labels, Sample, Source};
-use super::text::{json_member_lines, read_frame_list, read_text};
+use super::text::{json_member_lines, read_frame_list, read_text, MemberLines};
 use crate::error::{DataError, Result};
 use crate::sampler::frames::FrameSampling;
 use std::collections::HashMap;
@@ -61,7 +61,7 @@ pub struct Ssv2 {
 }
 
 /// A JSON file, and the line where each of its top-level members begins.
-fn json(path: &Path) -> Result<(serde_json::Value, Vec<(usize, Option<String>)>)> {
+fn json(path: &Path) -> Result<(serde_json::Value, MemberLines)> {
     let text = read_text(path)?;
     let value =
         serde_json::from_str(&text).map_err(|e| DataError::parse(path, e.line(), e.to_string()))?;

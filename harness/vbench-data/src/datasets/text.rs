@@ -23,9 +23,13 @@ pub(crate) fn line_at(text: &str, offset: usize) -> usize {
         .count()
 }
 
+/// Where each top-level member of a JSON document begins: (1-based line, the key of an
+/// object's member; `None` for an array's element).
+pub(crate) type MemberLines = Vec<(usize, Option<String>)>;
+
 /// The lines where the top-level members of a JSON document begin, in file order: the elements
 /// of an array (`None`), or the keys of an object (`Some(key)`). `text` must be valid JSON.
-pub(crate) fn json_member_lines(text: &str) -> Vec<(usize, Option<String>)> {
+pub(crate) fn json_member_lines(text: &str) -> MemberLines {
     let b = text.as_bytes();
     let (mut depth, mut i, mut out) = (0usize, 0usize, Vec::new());
     let mut expect = false; // at depth 1, the next token starts a member

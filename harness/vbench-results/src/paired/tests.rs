@@ -242,6 +242,7 @@ fn frame_map_resamples_videos_with_their_keyframes() {
             videos: 24,
             sha256: "s".into(),
         },
+        transform: 2,
         batch: 1,
         device: "cpu".into(),
         vbench_version: String::new(),
