@@ -6,6 +6,7 @@ use crate::error::{Result, SuiteError};
 use crate::presets::*;
 use crate::raw::{RawEntry, RawProtocol, RawSuite};
 use crate::reference::{Precision, ReferenceRow};
+use crate::variant::Variant;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -82,6 +83,9 @@ pub struct SuiteInfo {
     pub split: Option<Fold>,
     pub task: Task,
     pub description: Option<String>,
+    /// `variants = [...]`: each entry is also measured as these (fp32, the reference, always is).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<Variant>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -145,6 +149,12 @@ pub fn parse_plan(
             "the suite declares no [[entry]]".into(),
         ));
     }
+    let variants = suite
+        .variants
+        .iter()
+        .map(|v| v.parse::<Variant>())
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|err| invalid("-", "suite.variants", err.to_string()))?;
     let rows = reference(&suite.reference)?;
     let mut entries = Vec::with_capacity(raw.entries.len());
     for e in &raw.entries {
@@ -199,6 +209,7 @@ pub fn parse_plan(
             split: suite.split,
             task: suite.dataset.task(),
             description: suite.description.clone(),
+            variants,
         },
         source: path.to_path_buf(),
         entries,

@@ -29,6 +29,9 @@ pub struct RawHeader {
     pub reference: String,
     #[serde(default)]
     pub description: Option<String>,
+    /// Speed variants every entry is also measured as (`fp32`, `bf16`, ...), checked in `plan.rs`.
+    #[serde(default)]
+    pub variants: Vec<String>,
 }
 
 /// Protocol fields; `[protocol]` gives suite defaults and each entry's `protocol = { .. }` overrides them.
