@@ -4,10 +4,14 @@
 //!
 //! Weights start at zero / BN identity: the zoo is only meaningful with a checkpoint loaded.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+
 use tch::{nn, Kind, Tensor};
 
 use crate::error::{ModelError, Result};
 use crate::op_record::{self, OpKind, OpRecord};
+use crate::variant::{fold, precision};
 
 /// The dotted state-dict prefix of a var-store path (`blocks.1.res_blocks.0`).
 pub(crate) fn prefix(p: &nn::Path) -> String {
@@ -111,6 +115,8 @@ pub(crate) struct Conv3d {
     path: String,
     weight: Tensor,
     bias: Option<Tensor>,
+    /// The bias a folded BatchNorm left to a conv built without one (`variant::fold`).
+    folded_bias: OnceLock<Tensor>,
     opts: ConvOpts,
 }
 
@@ -136,6 +142,7 @@ impl Conv3d {
             path,
             weight,
             bias,
+            folded_bias: OnceLock::new(),
             opts,
         })
     }
@@ -156,16 +163,20 @@ impl Conv3d {
 
     /// The convolution alone; for callers that record it with shapes of their own.
     pub fn forward_unrecorded(&self, x: &Tensor) -> Result<Tensor> {
+        fold::before_conv(&self.path, &self.weight, self.bias.as_ref(), &self.folded_bias)?;
         let o = &self.opts;
-        x.f_conv3d(
-            &self.weight,
-            self.bias.as_ref(),
-            o.stride,
-            o.padding,
-            o.dilation,
-            o.groups,
-        )
-        .map_err(ModelError::torch(&self.path))
+        let y = x
+            .f_conv3d(
+                &self.weight,
+                self.bias.as_ref().or(self.folded_bias.get()),
+                o.stride,
+                o.padding,
+                o.dilation,
+                o.groups,
+            )
+            .map_err(ModelError::torch(&self.path))?;
+        fold::after_conv(&self.path, &y);
+        Ok(y)
     }
 
     /// The weight's dtype and device: what inputs are cast to.
@@ -257,6 +268,8 @@ pub(crate) struct BatchNorm3d {
     running_mean: Tensor,
     running_var: Tensor,
     eps: f64,
+    /// Folded into the conv before it (`variant::fold`): the identity from then on.
+    folded: AtomicBool,
 }
 
 impl BatchNorm3d {
@@ -269,6 +282,7 @@ impl BatchNorm3d {
             running_mean: buffer(p, "running_mean", &[channels], kind, 0.0)?,
             running_var: buffer(p, "running_var", &[channels], kind, 1.0)?,
             eps: 1e-5,
+            folded: AtomicBool::new(false),
         };
         // Unused in eval, but PyTorch state dicts carry it and strict loading compares key sets.
         let _ = buffer(p, "num_batches_tracked", &[], Kind::Int64, 0.0)?;
@@ -276,6 +290,12 @@ impl BatchNorm3d {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if fold::at_batch_norm(&self.path, x, self.params()) {
+            self.folded.store(true, Ordering::Relaxed);
+        }
+        if self.folded.load(Ordering::Relaxed) {
+            return Ok(x.shallow_clone());
+        }
         let y = x
             .f_batch_norm(
                 Some(&self.weight),
@@ -415,9 +435,13 @@ impl AvgPool3d {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = x
-            .f_avg_pool3d(self.kernel, self.stride, [0, 0, 0], false, true, None)
-            .map_err(ModelError::torch(&self.path))?;
+        let pool = |x: &Tensor| x.f_avg_pool3d(self.kernel, self.stride, [0, 0, 0], false, true, None);
+        // libtorch has no bfloat16 avg_pool3d on the CPU: the bf16-cast variant pools in float32.
+        let y = match precision::fp32_fallback(&self.path, "avg_pool3d", x) {
+            Some(kind) => pool(&x.to_kind(Kind::Float)).and_then(|y| y.f_to_kind(kind)),
+            None => pool(x),
+        }
+        .map_err(ModelError::torch(&self.path))?;
         record(&self.path, OpKind::AvgPool, x, &y, None, 1);
         Ok(y)
     }

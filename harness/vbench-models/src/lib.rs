@@ -23,6 +23,7 @@ pub mod resnet;
 pub mod roi_align;
 pub mod slowfast;
 mod stem;
+pub mod variant;
 pub mod x3d;
 
 pub use error::{ModelError, Result};
