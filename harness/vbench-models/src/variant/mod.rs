@@ -295,3 +295,6 @@ impl VideoModel for VariantModel {
         self.run(input, |x| self.inner.forward_boxes(x, boxes))
     }
 }
+
+#[cfg(test)]
+mod tests;
