@@ -66,6 +66,7 @@ fn header(p: &Protocol) -> Header {
         device: "cpu".into(),
         vbench_version: env!("CARGO_PKG_VERSION").into(),
         label_map: None,
+        variant: None,
     }
 }
 
@@ -108,6 +109,7 @@ fn records(p: &Protocol, rng: &mut Rng) -> Vec<Record> {
                 clip: v / p.spatial_crops,
                 crop: v % p.spatial_crops,
                 scores: (0..CLASSES).map(|_| rng.f32()).collect(),
+                logits: None,
             })
             .collect();
         let vs: Vec<&[f32]> = r.views.iter().map(|v| v.scores.as_slice()).collect();
@@ -152,6 +154,7 @@ fn results(p: &Protocol, accuracy: Measure<vbench_results::AccuracyResult>) -> R
             flops: Measure::Skipped { reason: "-".into() },
             accuracy,
             latency: Vec::new(),
+            variants: Vec::new(),
         }],
     }
 }

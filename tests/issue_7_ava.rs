@@ -170,6 +170,8 @@ fn case(arch: &str, save_inputs: usize, resume: bool) {
         fresh: false,
         eval: EvalOptions::default(),
         shard: Default::default(),
+        variant: vbench_suite::Variant::Fp32,
+        logits: false,
     };
     let map_of = |m: Measure<_>| match m {
         Measure::Measured { value } => {

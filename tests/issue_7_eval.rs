@@ -158,6 +158,7 @@ fn issue_7_eval_charades_style_max_of_sigmoid_and_map() {
         device: "cpu".into(),
         vbench_version: String::new(),
         label_map: None,
+        variant: None,
     };
     let (mut w, done) = PredictionsWriter::open(&path, &header, false).unwrap();
     assert_eq!(done.scored(), 0);
@@ -182,6 +183,7 @@ fn issue_7_eval_charades_style_max_of_sigmoid_and_map() {
                 clip: s.view.clip_index,
                 crop: s.view.spatial_index,
                 scores: s.scores.clone(),
+                logits: None,
             })
             .collect();
         r.scores = Some(v.scores.clone());

@@ -77,7 +77,10 @@ fn write_views(p: &Protocol, file: &Path) -> ModelInput {
     };
     let named: Vec<(&str, Tensor)> = match &input {
         ModelInput::SlowFast { slow, fast } => {
-            vec![("slow", slow.shallow_clone()), ("fast", fast.shallow_clone())]
+            vec![
+                ("slow", slow.shallow_clone()),
+                ("fast", fast.shallow_clone()),
+            ]
         }
         ModelInput::Single(x) => vec![("input", x.shallow_clone())],
     };
@@ -163,7 +166,11 @@ fn check(c: Case) {
     let (weights, oracle) = run_oracle(&c, dir.path());
     let fp32 = oracle.get("fp32.logits");
     let scale = max_abs(&fp32);
-    assert!(scale > 0.5, "{}: logits too flat to compare ({scale})", c.entry);
+    assert!(
+        scale > 0.5,
+        "{}: logits too flat to compare ({scale})",
+        c.entry
+    );
     for v in VARIANTS {
         let (model, applied) = vbench_variant(&c, &weights, v);
         let ours = logits(model.as_ref(), &input);
@@ -174,7 +181,11 @@ fn check(c: Case) {
             "{} {v}: |Δ| vs PyTorch {vs_oracle:.2e}, vs fp32 {vs_fp32:.2e} ({})",
             c.entry, applied.detail
         );
-        assert!(vs_oracle <= 1e-6, "{} {v}: {vs_oracle:e} from PyTorch", c.entry);
+        assert!(
+            vs_oracle <= 1e-6,
+            "{} {v}: {vs_oracle:e} from PyTorch",
+            c.entry
+        );
         match v {
             Variant::Fp32 => assert_eq!(vs_fp32, vs_oracle),
             Variant::Bf16 | Variant::Bf16Cast => {
@@ -188,7 +199,10 @@ fn check(c: Case) {
         }
         if v == Variant::Bf16Cast {
             assert!(
-                applied.fp32_ops.iter().all(|o| o.starts_with("avg_pool3d at ")),
+                applied
+                    .fp32_ops
+                    .iter()
+                    .all(|o| o.starts_with("avg_pool3d at ")),
                 "{:?}",
                 applied.fp32_ops
             );

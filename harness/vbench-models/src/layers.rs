@@ -163,7 +163,12 @@ impl Conv3d {
 
     /// The convolution alone; for callers that record it with shapes of their own.
     pub fn forward_unrecorded(&self, x: &Tensor) -> Result<Tensor> {
-        fold::before_conv(&self.path, &self.weight, self.bias.as_ref(), &self.folded_bias)?;
+        fold::before_conv(
+            &self.path,
+            &self.weight,
+            self.bias.as_ref(),
+            &self.folded_bias,
+        )?;
         let o = &self.opts;
         let y = x
             .f_conv3d(
@@ -435,7 +440,8 @@ impl AvgPool3d {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let pool = |x: &Tensor| x.f_avg_pool3d(self.kernel, self.stride, [0, 0, 0], false, true, None);
+        let pool =
+            |x: &Tensor| x.f_avg_pool3d(self.kernel, self.stride, [0, 0, 0], false, true, None);
         // libtorch has no bfloat16 avg_pool3d on the CPU: the bf16-cast variant pools in float32.
         let y = match precision::fp32_fallback(&self.path, "avg_pool3d", x) {
             Some(kind) => pool(&x.to_kind(Kind::Float)).and_then(|y| y.f_to_kind(kind)),

@@ -13,8 +13,10 @@ pub mod predictions;
 pub mod reports;
 pub mod schema;
 pub mod telemetry;
+pub mod variants;
 
 pub use failures::{failures, summary_line, Failure};
 pub use io::{load_results, save_results, write_atomic, ResultsError};
 pub use reports::*;
 pub use schema::*;
+pub use variants::*;

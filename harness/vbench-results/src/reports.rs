@@ -25,6 +25,9 @@ pub struct LatencyReport {
     pub provenance: Provenance,
     pub cuda: CudaRuntime,
     pub results: Vec<LatencyRow>,
+    /// `--variant`: each entry's variants timed against fp32 (and their fidelity).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<crate::variants::VariantRow>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

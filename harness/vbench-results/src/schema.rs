@@ -137,6 +137,9 @@ pub struct EntryResult {
     pub flops: Measure<FlopsResult>,
     pub accuracy: Measure<AccuracyResult>,
     pub latency: Vec<Measure<LatencyResult>>,
+    /// Speed variants beside fp32 (`--variant`, a suite's `variants`); absent without any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<crate::variants::VariantResult>,
 }
 
 /// The reference row's numbers, as printed.
@@ -374,4 +377,7 @@ pub struct LatencyResult {
     /// Why sampling ended: `iters`, `min_time`, `attempt_limit` or `max_time`.
     #[serde(default)]
     pub stopped_by: Option<String>,
+    /// The speed variant timed (variant measurements only; absent: the entry's own model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<vbench_suite::Variant>,
 }

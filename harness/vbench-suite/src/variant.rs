@@ -55,7 +55,9 @@ impl Variant {
         match self {
             Variant::Fp32 => "the reference: float32, contiguous",
             Variant::Bf16 => "CPU autocast to bfloat16 (torch.autocast(\"cpu\", torch.bfloat16))",
-            Variant::Bf16Cast => "weights and activations cast to bfloat16; float32 where no bfloat16 kernel exists",
+            Variant::Bf16Cast => {
+                "weights and activations cast to bfloat16; float32 where no bfloat16 kernel exists"
+            }
             Variant::ChannelsLast => "ChannelsLast3d weights and inputs",
             Variant::FoldedBn => "BatchNorm folded into the preceding convolutions",
             Variant::Int8 => "a quantized TorchScript model of the same network, where one exists",
@@ -90,7 +92,9 @@ impl fmt::Display for Variant {
 
 /// A variant name vbench does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown variant `{0}`; variants: fp32, bf16, bf16-cast, channels-last, folded-bn, int8, fp16")]
+#[error(
+    "unknown variant `{0}`; variants: fp32, bf16, bf16-cast, channels-last, folded-bn, int8, fp16"
+)]
 pub struct UnknownVariant(pub String);
 
 impl FromStr for Variant {

@@ -16,12 +16,13 @@ use vbench_data::datasets::{
 };
 use vbench_data::DataError;
 use vbench_models::checkpoint::CheckpointError;
+use vbench_models::variant::{self, VariantError};
 use vbench_results::predictions::{
     BoxRecord, DatasetInfo, Done, GtBoxRecord, Header, PredictionsError, PredictionsWriter, Record,
     RecordStatus, ViewRecord, WeightsInfo,
 };
 use vbench_results::{AccuracyResult, Measure};
-use vbench_suite::{Dataset, Entry, Fold, Task};
+use vbench_suite::{Dataset, Entry, Fold, Task, Variant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
@@ -33,6 +34,8 @@ pub enum EvalError {
     Data(#[from] DataError),
     #[error(transparent)]
     Predictions(#[from] PredictionsError),
+    #[error(transparent)]
+    Variant(#[from] VariantError),
 }
 
 type Result<T, E = EvalError> = std::result::Result<T, E>;
@@ -110,6 +113,10 @@ pub struct AccuracyOptions {
     pub eval: EvalOptions,
     /// Only this shard's videos (`vbench run --shard i/N`; the rule is in `shard.rs`).
     pub shard: Shard,
+    /// The model run as this speed variant; its predictions go to `<entry>@<variant>.jsonl`.
+    pub variant: Variant,
+    /// Store each view's logits too (runs with variants: fidelity compares them).
+    pub logits: bool,
 }
 
 /// Progress of [`measure_accuracy`], for a progress bar.
@@ -130,6 +137,14 @@ pub enum Progress<'a> {
 /// The predictions file of an entry, relative to the results folder.
 pub fn predictions_rel_path(entry: &Entry) -> PathBuf {
     PathBuf::from("predictions").join(format!("{}.jsonl", entry.name))
+}
+
+/// The predictions file of an entry run as `variant`: fp32's own file, or `<entry>@<variant>`.
+pub fn variant_predictions_rel_path(entry: &Entry, variant: Variant) -> PathBuf {
+    match variant {
+        Variant::Fp32 => predictions_rel_path(entry),
+        v => PathBuf::from("predictions").join(format!("{}@{v}.jsonl", entry.name)),
+    }
 }
 
 fn failed(error: impl std::fmt::Display) -> Measure<AccuracyResult> {
@@ -194,7 +209,8 @@ fn evaluate_dataset(
     (weights, sha256): &(PathBuf, String),
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Measure<AccuracyResult>> {
-    let (_vs, model) = load_model(entry, weights, opts.eval.device)?;
+    let (mut vs, model) = load_model(entry, weights, opts.eval.device)?;
+    let (model, _applied) = variant::apply(opts.variant, &mut vs, model, &entry.protocol)?;
     // X3D XS/S/M share every shape: a strict load cannot tell their checkpoints apart.
     if let WeightsSource::File(f) = &opts.weights {
         if f.file_name().is_some_and(|n| *n != *entry.checkpoint.file) {
@@ -206,7 +222,7 @@ fn evaluate_dataset(
         }
     }
     let header = predictions_header(entry, opts, dataset, weights, sha256);
-    let rel = predictions_rel_path(entry);
+    let rel = variant_predictions_rel_path(entry, opts.variant);
     let path = opts.out_dir.join(&rel);
     let (mut writer, done) = PredictionsWriter::open(&path, &header, opts.fresh)?;
 
@@ -258,6 +274,7 @@ fn evaluate_dataset(
                             clip: v.view.clip_index,
                             crop: v.view.spatial_index,
                             scores: v.scores.clone(),
+                            logits: opts.logits.then(|| v.logits.clone()),
                         })
                         .collect();
                     if let Some(scores) = &p.box_scores {
@@ -358,6 +375,7 @@ fn predictions_header(
                 .map(|(id, name)| (*id as i64, name.clone()))
                 .collect()
         }),
+        variant: (opts.variant != Variant::Fp32).then_some(opts.variant),
     }
 }
 

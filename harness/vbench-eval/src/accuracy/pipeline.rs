@@ -74,6 +74,8 @@ pub struct VideoFailure {
 pub struct ScoredView {
     pub view: View,
     pub scores: Vec<f32>,
+    /// The head's output before its activation (`ModelOutput::pre_activation`).
+    pub logits: Vec<f32>,
 }
 
 #[derive(Debug)]
@@ -135,11 +137,10 @@ impl EvalStats {
     }
 }
 
-/// Runs one batch of views (all of one video) through the model: one score vector per view.
-fn forward(
-    model: &dyn VideoModel,
-    views: &[ViewTensor],
-) -> std::result::Result<Vec<Vec<f32>>, String> {
+/// Runs one batch of views (all of one video) through the model: per view, its scores and logits.
+type Rows = (Vec<Vec<f32>>, Vec<Vec<f32>>);
+
+fn forward(model: &dyn VideoModel, views: &[ViewTensor]) -> std::result::Result<Rows, String> {
     let pathways = views.first().map_or(0, |v| v.pathways.len());
     let stacked = (0..pathways)
         .map(|p| {
@@ -153,7 +154,10 @@ fn forward(
         Err(other) => return Err(format!("views with {} pathways", other.len())),
     };
     let out = model.forward(&input).map_err(|e| e.to_string())?;
-    score_rows(&out.scores, views.len(), "views")
+    Ok((
+        score_rows(&out.scores, views.len(), "views")?,
+        score_rows(&out.pre_activation, views.len(), "views")?,
+    ))
 }
 
 /// `[n, classes]` model scores as `n` float32 rows on the CPU.
@@ -247,12 +251,15 @@ fn score_video(
         let started = Instant::now();
         let result = forward(model, &rest);
         stats.infer_s += started.elapsed().as_secs_f64();
-        let scores = result.map_err(|m| (FailureKind::Inference, m))?;
+        let (scores, logits) = result.map_err(|m| (FailureKind::Inference, m))?;
         stats.views += rest.len();
-        scored.extend(rest.into_iter().zip(scores).map(|(v, scores)| ScoredView {
-            view: v.view,
-            scores,
-        }));
+        scored.extend(rest.into_iter().zip(scores.into_iter().zip(logits)).map(
+            |(v, (scores, logits))| ScoredView {
+                view: v.view,
+                scores,
+                logits,
+            },
+        ));
         rest = tail;
     }
     let refs: Vec<&[f32]> = scored.iter().map(|v| v.scores.as_slice()).collect();

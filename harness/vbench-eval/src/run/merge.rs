@@ -350,6 +350,7 @@ fn check_header(s: &ShardDir, h: &Header, r: &ShardDir, rh: &Header) -> Result<(
             rh.transform.to_string(),
         ),
         ("entry", h.entry.clone(), rh.entry.clone()),
+        ("variant", h.variant().to_string(), rh.variant().to_string()),
         ("task", h.task.clone(), rh.task.clone()),
         (
             "num_classes",

@@ -192,5 +192,6 @@ pub fn new_entry(e: &Entry) -> EntryResult {
                 .into(),
         },
         latency: Vec::new(),
+        variants: Vec::new(),
     }
 }

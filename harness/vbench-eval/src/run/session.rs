@@ -218,6 +218,8 @@ impl Session {
                 ..EvalOptions::default()
             },
             shard: o.shard.unwrap_or_default(),
+            variant: vbench_suite::Variant::Fp32,
+            logits: false,
         }
     }
 

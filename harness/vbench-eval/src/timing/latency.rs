@@ -292,6 +292,7 @@ pub fn summarize(samples_ms: Vec<f64>, discarded: u32, opts: &LatencyOptions) ->
         omp_env: provenance::omp_env(),
         note: None,
         stopped_by: None,
+        variant: None,
     }
 }
 

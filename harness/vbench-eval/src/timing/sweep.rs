@@ -33,6 +33,7 @@ pub fn sweep(entries: &[Entry], opts: &SweepOptions) -> LatencyReport {
         provenance: provenance::collect(opts.command.clone()),
         cuda: provenance::cuda_runtime(),
         results: Vec::new(),
+        variants: Vec::new(),
     };
     for e in entries {
         report.results.extend(entry_rows(e, opts));

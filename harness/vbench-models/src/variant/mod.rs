@@ -81,7 +81,9 @@ pub fn check_device(variant: Variant, device: Device) -> Result<(), VariantError
             "bf16 is torch.autocast(\"cpu\", torch.bfloat16); on CUDA use fp16 or bf16-cast",
         )),
         (_, Device::Cpu | Device::Cuda(_)) => Ok(()),
-        (_, other) => Err(refuse(&format!("vbench runs variants on cpu and cuda, not {other:?}"))),
+        (_, other) => Err(refuse(&format!(
+            "vbench runs variants on cpu and cuda, not {other:?}"
+        ))),
     }
 }
 
@@ -156,8 +158,8 @@ pub fn apply(
         }
         Variant::FoldedBn => {
             let input = ModelInput::dummy(protocol, 1, device);
-            let report = fold::fold_batch_norms(&|| model.forward(&input).map(drop))
-                .map_err(failed)?;
+            let report =
+                fold::fold_batch_norms(&|| model.forward(&input).map(drop)).map_err(failed)?;
             if report.folded.is_empty() {
                 return Err(VariantError::NotApplicable {
                     variant,
@@ -174,7 +176,11 @@ pub fn apply(
                 report.folded.len()
             );
             if !report.unfolded.is_empty() {
-                applied.detail += &format!(" ({} kept: {})", report.unfolded.len(), report.unfolded.join(", "));
+                applied.detail += &format!(
+                    " ({} kept: {})",
+                    report.unfolded.len(),
+                    report.unfolded.join(", ")
+                );
             }
             applied.fold = Some(report);
             // Folded weights are plain fp32 convs with biases: no per-forward work is left.
@@ -242,12 +248,11 @@ impl VariantModel {
     ) -> Result<ModelOutput, ModelError> {
         let out = match self.variant {
             Variant::Bf16 => {
-                let _autocast = vbench_torch_ext::CpuAutocast::bf16().map_err(|e| {
-                    ModelError::BadConfig {
+                let _autocast =
+                    vbench_torch_ext::CpuAutocast::bf16().map_err(|e| ModelError::BadConfig {
                         builder: "bf16",
                         reason: e.to_string(),
-                    }
-                })?;
+                    })?;
                 f(input)?
             }
             Variant::Bf16Cast => {
@@ -267,7 +272,9 @@ impl VariantModel {
 fn float(t: Tensor) -> Result<Tensor, ModelError> {
     match t.kind() {
         Kind::Float => Ok(t),
-        _ => t.f_to_kind(Kind::Float).map_err(ModelError::torch("output")),
+        _ => t
+            .f_to_kind(Kind::Float)
+            .map_err(ModelError::torch("output")),
     }
 }
 

@@ -122,7 +122,12 @@ fn check_arch(arch: Arch, all: bool) {
         .keys()
         .any(|k| k.ends_with("running_var"));
     let variants: &[Variant] = match all {
-        true => &[Variant::Bf16, Variant::Bf16Cast, Variant::ChannelsLast, Variant::FoldedBn],
+        true => &[
+            Variant::Bf16,
+            Variant::Bf16Cast,
+            Variant::ChannelsLast,
+            Variant::FoldedBn,
+        ],
         false => &[Variant::FoldedBn],
     };
     for &v in variants {
@@ -139,7 +144,9 @@ fn check_arch(arch: Arch, all: bool) {
         }
         let (m, applied) = applied.unwrap_or_else(|e| panic!("{arch} {v}: {e}"));
         let (out, ops) = record_ops(|| m.forward(&x));
-        let got = out.unwrap_or_else(|e| panic!("{arch} {v}: {e}")).pre_activation;
+        let got = out
+            .unwrap_or_else(|e| panic!("{arch} {v}: {e}"))
+            .pre_activation;
         assert_eq!(got.kind(), Kind::Float, "{arch} {v}");
         let d = rel(&got, &want);
         // bf16 keeps 8 mantissa bits: a few 1e-3 over a deep net; exact rewrites stay at 1e-6.
@@ -147,7 +154,11 @@ fn check_arch(arch: Arch, all: bool) {
             Variant::Bf16 | Variant::Bf16Cast => 0.1,
             _ => 1e-4,
         };
-        assert!(d < bound && d.is_finite(), "{arch} {v}: {d:e} ({})", applied.detail);
+        assert!(
+            d < bound && d.is_finite(),
+            "{arch} {v}: {d:e} ({})",
+            applied.detail
+        );
         if v == Variant::FoldedBn {
             let f = applied.fold.unwrap();
             assert!(f.unfolded.is_empty(), "{arch}: {:?}", f.unfolded);
@@ -158,7 +169,10 @@ fn check_arch(arch: Arch, all: bool) {
         }
         if v == Variant::Bf16Cast {
             assert!(
-                applied.fp32_ops.iter().all(|o| o.starts_with("avg_pool3d at ")),
+                applied
+                    .fp32_ops
+                    .iter()
+                    .all(|o| o.starts_with("avg_pool3d at ")),
                 "{arch}: {:?}",
                 applied.fp32_ops
             );
@@ -213,11 +227,21 @@ fn fp32_returns_the_model_itself_and_int8_fp16_say_why_not() {
     assert!(got.equal(&want));
     assert_eq!(applied.detail, "unchanged");
     let (mut vs, m) = model(arch, &p, &reference);
-    let err = apply(Variant::Int8, &mut vs, m, &p).err().unwrap().to_string();
-    assert!(err.contains("int8") && err.contains("no quantized model"), "{err}");
-    let err = check_device(Variant::Fp16, Device::Cpu).unwrap_err().to_string();
+    let err = apply(Variant::Int8, &mut vs, m, &p)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("int8") && err.contains("no quantized model"),
+        "{err}"
+    );
+    let err = check_device(Variant::Fp16, Device::Cpu)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("fp16") && err.contains("CUDA only"), "{err}");
-    let err = check_device(Variant::Bf16, Device::Cuda(0)).unwrap_err().to_string();
+    let err = check_device(Variant::Bf16, Device::Cuda(0))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("bf16") && err.contains("cuda:0"), "{err}");
 }
 
@@ -229,6 +253,9 @@ fn channels_last_strides_are_those_of_to_memory_format() {
     assert_eq!(cl.stride(), [5, 1, 1, 1, 1]);
     assert!(cl.equal(&t));
     let x = Tensor::randn([2, 3, 4, 6, 8], (Kind::Float, Device::Cpu));
-    assert_eq!(super::channels_last_3d(&x).unwrap().stride(), [576, 1, 144, 24, 3]);
+    assert_eq!(
+        super::channels_last_3d(&x).unwrap().stride(),
+        [576, 1, 144, 24, 3]
+    );
     assert!(super::channels_last_3d(&Tensor::zeros([2, 3], (Kind::Float, Device::Cpu))).is_err());
 }

@@ -127,6 +127,7 @@ fn entry(name: &str, arch: &str, protocol: Protocol, published: Published) -> En
             reason: "accuracy needs the dataset".into(),
         },
         latency: vec![],
+        variants: vec![],
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! Format (`docs/predictions.md` has the long version):
 //! - line 1, the [`Header`]: format version, entry, protocol, number of classes, the weights'
-//!   sha256 and the dataset list's sha256. A resume against other inputs is refused.
+//!   sha256, the dataset list's sha256 and the speed variant (absent: fp32). A resume against
+//!   other inputs is refused.
 //! - then one [`Record`] per video: `index` (position in the dataset list), `id`, `label` or
 //!   `labels`, `status`; for `ok` the per-view `views[{clip, crop, scores}]` and the aggregated
 //!   `scores`; for `failed` the `kind` and `error`. Scores are f32 written in their shortest
@@ -29,7 +30,7 @@ pub use writer::{Done, PredictionsWriter};
 use crate::metrics::MetricsError;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use vbench_suite::Protocol;
+use vbench_suite::{Protocol, Variant};
 
 /// Bump on any incompatible change of [`Header`] or [`Record`].
 pub const FORMAT_VERSION: u32 = 1;
@@ -143,6 +144,17 @@ pub struct Header {
     /// Detection files: the evaluated classes `(id, name)` of the AVA label map.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_map: Option<Vec<(i64, String)>>,
+    /// The speed variant that produced the scores (`bf16`, `folded-bn`, ...); absent: fp32, the
+    /// model as loaded. A resume refuses a file of another variant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<Variant>,
+}
+
+impl Header {
+    /// The variant, absent meaning fp32.
+    pub fn variant(&self) -> Variant {
+        self.variant.unwrap_or(Variant::Fp32)
+    }
 }
 
 /// The transform version of files written before the header recorded one.
@@ -182,6 +194,13 @@ impl Header {
         if self.protocol != new.protocol {
             return mismatch("protocol", json(&self.protocol), json(&new.protocol));
         }
+        if self.variant() != new.variant() {
+            return mismatch(
+                "variant",
+                self.variant().to_string(),
+                new.variant().to_string(),
+            );
+        }
         if self.num_classes != new.num_classes {
             return mismatch(
                 "num_classes",
@@ -219,6 +238,10 @@ pub struct ViewRecord {
     pub clip: u32,
     pub crop: u32,
     pub scores: Vec<f32>,
+    /// The head's output before its activation (the projection averaged over its positions),
+    /// stored for variant runs and fidelity files, so that logit differences can be recomputed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logits: Option<Vec<f32>>,
 }
 
 /// An AVA ground-truth box of a keyframe: normalised `[x1, y1, x2, y2]` and its action ids.

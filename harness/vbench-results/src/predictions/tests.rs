@@ -32,6 +32,7 @@ fn header(weights: &str) -> Header {
         device: "cpu".into(),
         vbench_version: String::new(),
         label_map: None,
+        variant: None,
     }
 }
 
@@ -42,6 +43,7 @@ fn ok(index: usize, label: i64, views: &[[f32; 3]]) -> Record {
             clip: 0,
             crop: 0,
             scores: s.to_vec(),
+            logits: None,
         })
         .collect();
     let refs: Vec<&[f32]> = views.iter().map(|v| v.scores.as_slice()).collect();
@@ -255,4 +257,35 @@ fn issue_7_ava_frame_map_from_records() {
     // Class 1: AP 1 (the hit ranks first) or 0.5; class 3: AP 0 (ground truth, no detection).
     assert_eq!(score(false), 50.0);
     assert_eq!(score(true), 25.0);
+}
+
+#[test]
+fn predictions_of_another_variant_are_not_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.jsonl");
+    let mut bf16 = header("w");
+    bf16.variant = Some(Variant::Bf16);
+    drop(PredictionsWriter::open(&path, &bf16, false).unwrap());
+    // The header names the variant; a file without one is fp32.
+    let line = std::fs::read_to_string(&path).unwrap();
+    assert!(line.contains("\"variant\":\"bf16\""), "{line}");
+    assert!(!serde_json::to_string(&header("w"))
+        .unwrap()
+        .contains("variant"));
+    let e = PredictionsWriter::open(&path, &header("w"), false)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("variant") && e.contains("bf16") && e.contains("fp32") && e.contains("--fresh"),
+        "{e}"
+    );
+    bf16.variant = Some(Variant::FoldedBn);
+    let e = PredictionsWriter::open(&path, &bf16, false)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("folded-bn"), "{e}");
+    bf16.variant = Some(Variant::Bf16);
+    assert!(PredictionsWriter::open(&path, &bf16, false).is_ok());
 }
