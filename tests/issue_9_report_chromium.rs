@@ -27,6 +27,7 @@ fn real_run() -> Results {
         }),
         weights_dir: None,
         accuracy: None,
+        variants: None,
     };
     let params_only = MeasureOptions {
         latency: None,

@@ -4,6 +4,7 @@
 //!   resume → shards → results.json; `merge`, local `--jobs` and Slurm scripts beside it;
 //! - [`accuracy`]: one entry on its dataset (decode → inference loop → predictions file);
 //! - [`timing`]: latency, its statistics, telemetry and machine load;
+//! - [`variants`]: speed variants beside fp32: interleaved speed, throughput, fidelity;
 //! - [`flops`] and [`params`]: counting; [`model`]: the entry's model, random or from a
 //!   checkpoint; [`weights`]: the checkpoint cache; [`provenance`]: host and library facts.
 //!
@@ -16,4 +17,5 @@ pub mod params;
 pub mod provenance;
 pub mod run;
 pub mod timing;
+pub mod variants;
 pub mod weights;

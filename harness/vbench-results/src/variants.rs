@@ -19,8 +19,15 @@ pub struct VariantResult {
     pub speed: Vec<Measure<VariantSpeed>>,
     #[serde(default = "not_requested")]
     pub throughput: Measure<Throughput>,
+    /// On the views of a folder of videos (`--fidelity-videos`).
     #[serde(default = "not_requested")]
     pub fidelity: Measure<Fidelity>,
+    /// With `--data-root`: the variant's own dataset evaluation (`<entry>@<variant>.jsonl`)...
+    #[serde(default = "not_requested")]
+    pub accuracy: Measure<crate::schema::AccuracyResult>,
+    /// ...and its fidelity to fp32's on the same videos, with the paired accuracy difference.
+    #[serde(default = "not_requested")]
+    pub dataset_fidelity: Measure<Fidelity>,
 }
 
 fn not_requested<T>() -> Measure<T> {

@@ -7,11 +7,17 @@ use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+use vbench_eval::accuracy::evaluate::{resolve_weights, WeightsSource};
+use vbench_eval::accuracy::pipeline::EvalOptions;
 use vbench_eval::timing::latency::LatencyOptions;
 use vbench_eval::timing::sweep::{sweep, SweepOptions};
+use vbench_eval::variants::speed::PairOptions;
+use vbench_eval::variants::throughput::ThroughputOptions;
+use vbench_eval::variants::{variant_rows, FidelityPlan, SpeedPlan, VariantOptions};
+use vbench_models::variant::check_device;
 use vbench_report::tables::latency::table;
 use vbench_results::{write_atomic, Measure};
-use vbench_suite::{find_entry, Entry};
+use vbench_suite::{find_entry, Entry, Variant};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -56,6 +62,33 @@ pub struct Args {
     /// Also write the JSON here.
     #[arg(long)]
     output: Option<PathBuf>,
+    /// Speed variants, comma-separated (fp32, bf16, bf16-cast, channels-last, folded-bn, int8,
+    /// fp16): each timed against fp32 in interleaved pairs (--iters pairs, default 10) at every
+    /// --threads count, instead of the plain rows.
+    #[arg(long, value_name = "LIST")]
+    variant: Option<String>,
+    /// Weights every model of the entry loads (one --entry): a checkpoint, or one exported by
+    /// harness/vbench-eval/benches/variants_eager.py [default: the cached official checkpoint
+    /// if present, else the builders' init, which has no fidelity].
+    #[arg(long, requires = "variant")]
+    weights: Option<PathBuf>,
+    /// Fidelity of each variant on every view of the entry's protocol of the videos in DIR.
+    #[arg(long, value_name = "DIR", requires = "variant")]
+    fidelity_videos: Option<PathBuf>,
+    /// Clips/s against batch size 1, 2, 4, ... for fp32 and each variant (MLPerf Offline).
+    #[arg(long, requires = "variant")]
+    throughput: bool,
+    /// The largest batch --throughput tries.
+    #[arg(long, default_value_t = 64)]
+    max_batch: i64,
+    /// Where fidelity views are stored (DIR/fidelity/<entry>/<variant>.jsonl).
+    #[arg(long, default_value = "out/variants")]
+    out: PathBuf,
+}
+
+/// `--variant a,b`: every name checked (exit 2 names the unknown one).
+pub fn parse_variants(s: &str) -> Result<Vec<Variant>> {
+    Ok(Variant::parse_list(s).context("--variant")?)
 }
 
 /// The flags as latency options (threads and precision are set per measurement).
@@ -111,6 +144,10 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         .collect::<Result<_>>()?;
     // Validate the numeric flags before any model is built.
     let latency = options(&args, device)?;
+    if let Some(list) = &args.variant {
+        let variants = parse_variants(list)?;
+        return exec_variants(&args, &variants, &entries, latency);
+    }
     let report = sweep(
         &entries,
         &SweepOptions {
@@ -133,6 +170,105 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         .results
         .iter()
         .any(|r| matches!(r.latency, Measure::Failed { .. }));
+    Ok(if failed {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `--variant`: each variant against fp32, in pairs, with fidelity and throughput if asked.
+fn exec_variants(
+    args: &Args,
+    variants: &[Variant],
+    entries: &[Entry],
+    latency: LatencyOptions,
+) -> Result<ExitCode> {
+    for &v in variants {
+        check_device(v, latency.device)?;
+    }
+    if args.weights.is_some() && entries.len() != 1 {
+        bail!("--weights needs exactly one --entry (other entries have other checkpoints)");
+    }
+    let weights_dir = args
+        .weights_dir
+        .clone()
+        .unwrap_or_else(vbench_eval::weights::default_dir);
+    let mut rows = Vec::new();
+    for e in entries {
+        let weights = match &args.weights {
+            Some(w) => {
+                resolve_weights(e, &WeightsSource::File(w.clone()))?;
+                Some(w.clone())
+            }
+            None => resolve_weights(e, &WeightsSource::Cache(weights_dir.clone()))
+                .ok()
+                .flatten()
+                .map(|(p, _)| p),
+        };
+        let opts = VariantOptions {
+            variants: variants.to_vec(),
+            device: latency.device,
+            speed: Some(SpeedPlan {
+                threads: if args.threads.is_empty() {
+                    vec![None]
+                } else {
+                    args.threads.iter().map(|&n| Some(n as usize)).collect()
+                },
+                pairs: PairOptions {
+                    device: latency.device,
+                    threads: None,
+                    batch: latency.batch,
+                    warmup: latency.warmup,
+                    pairs: args.iters.unwrap_or(10),
+                    max_time: latency.max_time.max(Duration::from_secs(600)),
+                    max_foreign_load: latency.max_foreign_load,
+                },
+            }),
+            throughput: args.throughput.then(|| ThroughputOptions {
+                device: latency.device,
+                threads: args.threads.first().map(|&n| n as usize),
+                max_batch: args.max_batch,
+                ..ThroughputOptions::default()
+            }),
+            fidelity: args.fidelity_videos.as_ref().map(|dir| FidelityPlan {
+                videos_dir: dir.clone(),
+                out_dir: args.out.clone(),
+                eval: EvalOptions {
+                    device: latency.device,
+                    ..EvalOptions::default()
+                },
+                fresh: false,
+            }),
+            weights,
+        };
+        rows.extend(variant_rows(std::slice::from_ref(e), &opts, &mut |n| {
+            eprintln!("{n}")
+        }));
+    }
+    let mut report = vbench_eval::timing::sweep::sweep(
+        &[],
+        &SweepOptions {
+            latency,
+            threads: Vec::new(),
+            torchscript: None,
+            weights_dir: None,
+            command: std::env::args().collect(),
+        },
+    );
+    report.variants = rows;
+    let json = serde_json::to_string_pretty(&report)?;
+    if let Some(p) = &args.output {
+        write_atomic(p, json.as_bytes()).with_context(|| format!("--output {}", p.display()))?;
+    }
+    match args.format.as_str() {
+        "json" => println!("{json}"),
+        _ => print!("{}", table(&report)),
+    }
+    let failed = report.variants.iter().flat_map(|r| &r.variants).any(|v| {
+        matches!(v.applied, Measure::Failed { .. })
+            || v.speed.iter().any(|s| matches!(s, Measure::Failed { .. }))
+    });
     Ok(if failed {
         ExitCode::from(2)
     } else {

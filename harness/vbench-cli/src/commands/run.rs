@@ -28,8 +28,9 @@ pub struct Args {
     /// Where official checkpoints are cached [default: the user cache dir].
     #[arg(long)]
     weights_dir: Option<PathBuf>,
-    /// A checkpoint (.pyth/.safetensors) for the accuracy run of a single --entry, instead of the cache's.
-    #[arg(long, requires = "data_root")]
+    /// A checkpoint (.pyth/.safetensors) for the accuracy run (--data-root) or the variants
+    /// (--variant) of a single --entry, instead of the cache's.
+    #[arg(long)]
     weights: Option<PathBuf>,
     /// Views per forward in the accuracy run (views of one video only).
     #[arg(long, default_value_t = 10)]
@@ -66,6 +67,18 @@ pub struct Args {
     /// list): the report then says what this copy explains of the gap to the published top-1.
     #[arg(long, requires = "data_root")]
     reference_list: Option<PathBuf>,
+    /// Speed variants measured beside fp32, comma-separated (fp32, bf16, bf16-cast,
+    /// channels-last, folded-bn, int8, fp16) [default: the suite's `variants`]: speed against
+    /// fp32 in interleaved pairs (--latency-iters pairs), and with --data-root each variant's
+    /// accuracy and its paired difference from fp32.
+    #[arg(long, value_name = "LIST")]
+    variant: Option<String>,
+    /// Fidelity of each variant on every view of the entry's protocol of the videos in DIR.
+    #[arg(long, value_name = "DIR")]
+    fidelity_videos: Option<PathBuf>,
+    /// Clips/s against batch size 1, 2, 4, ... up to this batch, for fp32 and each variant.
+    #[arg(long, value_name = "MAX_BATCH")]
+    throughput: Option<i64>,
 }
 
 pub fn exec(args: Args) -> Result<ExitCode> {
@@ -88,6 +101,12 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         shard: args.shard,
         jobs: args.jobs.map(|k| k as usize),
         reference_list: args.reference_list,
+        variants: match &args.variant {
+            Some(list) => super::latency::parse_variants(list)?,
+            None => Vec::new(),
+        },
+        fidelity_videos: args.fidelity_videos,
+        throughput_max_batch: args.throughput,
         command: std::env::args().collect(),
     };
     let session = Session::open(opts)?;

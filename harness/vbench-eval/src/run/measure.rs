@@ -4,18 +4,25 @@
 //! so what is not built or not requested says so instead of showing a number. A new step is one
 //! more function called from [`measure_entry`]; the CLI does not change.
 
-use crate::accuracy::evaluate::{measure_accuracy, AccuracyOptions, Progress, WriteFailed};
+use crate::accuracy::evaluate::{
+    measure_accuracy, predictions_rel_path, resolve_weights, variant_predictions_rel_path,
+    AccuracyOptions, Progress, WeightsSource, WriteFailed,
+};
 use crate::flops;
 use crate::model::build_model;
 use crate::params::params_result;
 use crate::run::output;
 use crate::timing::latency::{self, LatencyOptions};
+use crate::variants::{measure_variants, VariantOptions};
 use std::path::PathBuf;
 use tch::nn::VarStore;
 use tch::Device;
 use vbench_models::VideoModel;
+use vbench_results::predictions::fidelity::compare;
+use vbench_results::{AccuracyResult, VariantResult};
 use vbench_results::{EntryResult, Measure};
 use vbench_suite::Entry;
+use vbench_suite::Variant;
 
 /// What the steps need besides the entry.
 #[derive(Debug, Clone)]
@@ -27,6 +34,16 @@ pub struct MeasureOptions {
     pub weights_dir: Option<PathBuf>,
     /// `None`: no dataset evaluation (accuracy says how to get one).
     pub accuracy: Option<AccuracyOptions>,
+    /// `None`: no speed variants.
+    pub variants: Option<VariantStep>,
+}
+
+/// The variants step: everything but the entry's weights, which come from `weights` (the run's
+/// `--weights`, or the cached checkpoint when there is one; else the builders' init).
+#[derive(Debug, Clone)]
+pub struct VariantStep {
+    pub opts: VariantOptions,
+    pub weights: WeightsSource,
 }
 
 /// Measures `e`: every step in order. Latency is measured before the dataset evaluation, on a
@@ -48,10 +65,67 @@ pub fn measure_entry(
         }
         Err(reason) => not_built(reason, opts, &mut result),
     }
+    if let Some(step) = &opts.variants {
+        let mut v = step.opts.clone();
+        v.weights = resolve_weights(e, &step.weights)
+            .ok()
+            .flatten()
+            .map(|w| w.0);
+        result.variants = measure_variants(e, &v, &mut |line| progress(Progress::Note(line)));
+    }
     if let Some(acc) = &opts.accuracy {
-        result.accuracy = measure_accuracy(e, acc, progress)?;
+        let acc = AccuracyOptions {
+            logits: opts.variants.is_some(),
+            ..acc.clone()
+        };
+        result.accuracy = measure_accuracy(e, &acc, progress)?;
+        for v in &mut result.variants {
+            variant_accuracy(e, &acc, &result.accuracy, v, progress)?;
+        }
     }
     Ok(result)
+}
+
+/// With a dataset: a variant's own evaluation into `<entry>@<variant>.jsonl`, and its fidelity to
+/// fp32's predictions on the same videos.
+fn variant_accuracy(
+    e: &Entry,
+    acc: &AccuracyOptions,
+    fp32: &Measure<AccuracyResult>,
+    v: &mut VariantResult,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(), WriteFailed> {
+    if v.variant == Variant::Fp32 || v.applied.value().is_none() {
+        return Ok(());
+    }
+    progress(Progress::Note(format!(
+        "variant {}: dataset evaluation",
+        v.variant
+    )));
+    let opts = AccuracyOptions {
+        variant: v.variant,
+        ..acc.clone()
+    };
+    v.accuracy = measure_accuracy(e, &opts, progress)?;
+    if fp32.value().is_none() || v.accuracy.value().is_none() {
+        v.dataset_fidelity = Measure::Skipped {
+            reason: "needs the fp32 and the variant's dataset evaluations".into(),
+        };
+        return Ok(());
+    }
+    let base = predictions_rel_path(e);
+    let file = variant_predictions_rel_path(e, v.variant);
+    v.dataset_fidelity = match compare(&acc.out_dir.join(&base), &acc.out_dir.join(&file)) {
+        Ok(mut f) => {
+            f.fp32_predictions = base.display().to_string();
+            f.variant_predictions = file.display().to_string();
+            Measure::Measured { value: f }
+        }
+        Err(err) => Measure::Failed {
+            error: err.to_string(),
+        },
+    };
+    Ok(())
 }
 
 /// FLOPs from a batch-0 shape pass; results.json keeps the per-block breakdown only. Params are

@@ -50,6 +50,12 @@ pub struct RunOptions {
     /// what this dataset copy explains of the gap (`vbench_results::gap`). Not for shards: a
     /// shard holds part of the list.
     pub reference_list: Option<PathBuf>,
+    /// Speed variants measured beside fp32 (`--variant`; empty: the suite's `variants`).
+    pub variants: Vec<vbench_suite::Variant>,
+    /// Fidelity of the variants on every view of the videos in this folder.
+    pub fidelity_videos: Option<PathBuf>,
+    /// Clips/s against batch size for fp32 and each variant, up to this batch.
+    pub throughput_max_batch: Option<i64>,
     /// The command line, for provenance.
     pub command: Vec<String>,
 }
@@ -77,6 +83,9 @@ impl RunOptions {
             shard: None,
             jobs: None,
             reference_list: None,
+            variants: Vec::new(),
+            fidelity_videos: None,
+            throughput_max_batch: None,
             command: Vec::new(),
         }
     }

@@ -14,7 +14,7 @@ use crate::accuracy::evaluate::{AccuracyOptions, WeightsSource, WriteFailed};
 use crate::accuracy::pipeline::EvalOptions;
 use crate::run::event::{At, Event};
 use crate::run::jobs::{self, JobsError};
-use crate::run::measure::{measure_entry, MeasureOptions};
+use crate::run::measure::{measure_entry, MeasureOptions, VariantStep};
 use crate::run::merge::MergeError;
 use crate::run::options::RunOptions;
 use crate::run::output::{self, OutputError, RunFolder};
@@ -22,6 +22,9 @@ use crate::run::shard::{Shard, ShardError, ShardManifest};
 use crate::run::status::Finished;
 use crate::timing::latency::{check_device, LatencyError, LatencyOptions};
 use crate::timing::{set_threads, BadThreads};
+use crate::variants::speed::PairOptions;
+use crate::variants::throughput::ThroughputOptions;
+use crate::variants::{FidelityPlan, SpeedPlan, VariantOptions};
 use crate::weights;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -68,6 +71,10 @@ pub enum RunError {
     },
     #[error(transparent)]
     Write(#[from] WriteFailed),
+    #[error(transparent)]
+    Variant(#[from] vbench_models::variant::VariantError),
+    #[error("{0}")]
+    Variants(String),
 }
 
 /// An opened run, ready to measure.
@@ -125,6 +132,11 @@ impl Session {
             .as_deref()
             .map(read_reference_list)
             .transpose()?;
+        let mut opts = opts;
+        if opts.variants.is_empty() {
+            opts.variants = plan.suite.variants.clone();
+        }
+        check_variants(&opts)?;
         Ok(Session {
             plan,
             opts,
@@ -193,6 +205,60 @@ impl Session {
             }),
             weights_dir: o.weights_dir.clone(),
             accuracy: o.data_root.as_ref().map(|root| self.accuracy_options(root)),
+            variants: (!o.variants.is_empty()).then(|| self.variant_step()),
+        }
+    }
+
+    /// `--variant`: speed against fp32 when latency is on (`--latency-iters` pairs), fidelity
+    /// with `--fidelity-videos`, throughput with `--throughput`.
+    fn variant_step(&self) -> VariantStep {
+        let o = &self.opts;
+        VariantStep {
+            opts: VariantOptions {
+                variants: o.variants.clone(),
+                device: o.device,
+                speed: o.latency.map(|l| SpeedPlan {
+                    threads: vec![o.threads],
+                    pairs: PairOptions {
+                        device: o.device,
+                        threads: o.threads,
+                        batch: 1,
+                        warmup: l.warmup,
+                        pairs: l.iters,
+                        max_time: LATENCY_MAX_TIME,
+                        ..PairOptions::default()
+                    },
+                }),
+                throughput: o.throughput_max_batch.map(|max_batch| ThroughputOptions {
+                    device: o.device,
+                    threads: o.threads,
+                    max_batch,
+                    ..ThroughputOptions::default()
+                }),
+                fidelity: o.fidelity_videos.as_ref().map(|dir| FidelityPlan {
+                    videos_dir: dir.clone(),
+                    out_dir: self.folder.dir().to_path_buf(),
+                    eval: EvalOptions {
+                        device: o.device,
+                        batch: o.batch,
+                        decode_threads: o.decode_threads,
+                        ..EvalOptions::default()
+                    },
+                    fresh: o.fresh,
+                }),
+                weights: None,
+            },
+            weights: self.weights_source(),
+        }
+    }
+
+    fn weights_source(&self) -> WeightsSource {
+        let o = &self.opts;
+        match &o.weights {
+            Some(f) => WeightsSource::File(f.clone()),
+            None => {
+                WeightsSource::Cache(o.weights_dir.clone().unwrap_or_else(weights::default_dir))
+            }
         }
     }
 
@@ -203,12 +269,7 @@ impl Session {
             split: self.plan.suite.split,
             suite: o.suite.clone(),
             data_root: data_root.to_path_buf(),
-            weights: match &o.weights {
-                Some(f) => WeightsSource::File(f.clone()),
-                None => {
-                    WeightsSource::Cache(o.weights_dir.clone().unwrap_or_else(weights::default_dir))
-                }
-            },
+            weights: self.weights_source(),
             out_dir: self.folder.dir().to_path_buf(),
             fresh: o.fresh,
             eval: EvalOptions {
@@ -235,6 +296,13 @@ impl Session {
         if opts.accuracy.is_some() {
             previous.retain(|r| !matches!(r.accuracy.status(), "skipped" | "failed"));
         }
+        // Entries without every requested variant are measured again.
+        previous.retain(|r| {
+            self.opts
+                .variants
+                .iter()
+                .all(|v| r.variants.iter().any(|x| x.variant == *v))
+        });
         let provenance = output::run_provenance(self.opts.command.clone(), self.opts.threads);
         let mut results = output::new_results(&self.plan, provenance);
         let total = self.entries.len();
@@ -295,6 +363,36 @@ impl Session {
                 .reference_gap = Some(gap);
         }
     }
+}
+
+/// Every variant must run on the device; variants are measured by one process, so neither
+/// `--shard` nor `--jobs` takes them; their extras need variants.
+fn check_variants(opts: &RunOptions) -> Result<(), RunError> {
+    for &v in &opts.variants {
+        vbench_models::variant::check_device(v, opts.device)?;
+    }
+    let none = opts.variants.is_empty();
+    let refuse = |m: &str| Err(RunError::Variants(m.to_string()));
+    if none && opts.weights.is_some() && opts.data_root.is_none() {
+        return refuse(
+            "--weights is for the accuracy run (--data-root) or the variants (--variant)",
+        );
+    }
+    if !none && (opts.shard.is_some() || opts.jobs.is_some_and(|k| k > 1)) {
+        return refuse(
+            "--variant is measured by one process: it does not combine with --shard or --jobs",
+        );
+    }
+    if none && opts.fidelity_videos.is_some() {
+        return refuse("--fidelity-videos compares variants with fp32: give --variant (or a suite with variants)");
+    }
+    if none && opts.throughput_max_batch.is_some() {
+        return refuse("--throughput needs --variant (fp32 is a variant too: --variant fp32)");
+    }
+    if opts.throughput_max_batch.is_some_and(|b| b < 1) {
+        return refuse("--throughput MAX_BATCH must be at least 1");
+    }
+    Ok(())
 }
 
 /// `--shard`: records which shard `out` holds; refuses a folder holding another one.

@@ -79,6 +79,17 @@ fn measured_cells(id: &str, l: &LatencyResult, notes: &mut Vec<String>) -> Vec<S
 pub fn table(report: &LatencyReport) -> String {
     let mut rows: Vec<Vec<String>> = vec![HEAD.iter().map(|s| s.to_string()).collect()];
     let mut notes: Vec<String> = Vec::new();
+    if report.results.is_empty() && !report.variants.is_empty() {
+        // `--variant`: fp32 was timed inside each pairing.
+        let entries: Vec<(&str, &[vbench_results::VariantResult])> = report
+            .variants
+            .iter()
+            .map(|r| (r.id.as_str(), r.variants.as_slice()))
+            .collect();
+        let mut out = super::variants::table(&entries);
+        out.push_str(&host_line(report));
+        return out;
+    }
     for r in &report.results {
         let published = match (r.published_latency_ms, &r.published_latency_device) {
             (Some(ms), Some(d)) => format!("{ms} ms ({d})"),
@@ -111,8 +122,19 @@ pub fn table(report: &LatencyReport) -> String {
         rows.push(row);
     }
     let mut out = aligned(&rows);
+    out.push_str(&host_line(report));
+    // One line per distinct note: a skipped entry says the same for every thread count.
+    let mut seen = std::collections::HashSet::new();
+    for n in notes.into_iter().filter(|n| seen.insert(n.clone())) {
+        out.push_str(&format!("- {n}\n"));
+    }
+    out
+}
+
+/// The host and thread environment, one line.
+fn host_line(report: &LatencyReport) -> String {
     let p = &report.provenance;
-    out.push_str(&format!(
+    format!(
         "\nhost: {} ({} logical cores); libtorch threads as listed; {}\n",
         p.host.cpu_model,
         p.host.logical_cores,
@@ -125,13 +147,7 @@ pub fn table(report: &LatencyReport) -> String {
                 .collect::<Vec<_>>()
                 .join(" ")
         }
-    ));
-    // One line per distinct note: a skipped entry says the same for every thread count.
-    let mut seen = std::collections::HashSet::new();
-    for n in notes.into_iter().filter(|n| seen.insert(n.clone())) {
-        out.push_str(&format!("- {n}\n"));
-    }
-    out
+    )
 }
 
 /// One line of what the telemetry says: peak memory, and GPU power/energy or why there is none.

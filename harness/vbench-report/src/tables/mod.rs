@@ -5,6 +5,7 @@ pub mod accuracy;
 pub mod counts;
 pub mod infer;
 pub mod latency;
+pub mod variants;
 
 /// Rows (the first is the header) as left-aligned columns two spaces apart, one line each,
 /// trailing spaces trimmed.

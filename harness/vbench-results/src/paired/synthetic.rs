@@ -80,6 +80,7 @@ pub fn write_synthetic(path: &Path, run: &SyntheticRun) -> Result<()> {
         device: "cpu".into(),
         vbench_version: String::new(),
         label_map: None,
+        variant: None,
     };
     let json = |v: serde_json::Result<Vec<u8>>| {
         v.map_err(|e| PredictionsError::Corrupt {
@@ -115,6 +116,7 @@ pub fn write_synthetic(path: &Path, run: &SyntheticRun) -> Result<()> {
                 clip: 0,
                 crop: 0,
                 scores: s.clone(),
+                logits: None,
             }];
             r.scores = Some(s);
         }

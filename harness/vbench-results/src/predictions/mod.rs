@@ -20,6 +20,7 @@
 //! turns AVA keyframe records into frame-mAP.
 
 pub mod ava;
+pub mod fidelity;
 pub mod jsonl;
 pub mod score;
 pub mod writer;
