@@ -59,6 +59,9 @@ pub struct Inference {
     pub video: PathBuf,
     pub views: Vec<InferenceView>,
     pub weights: InferenceWeights,
+    /// The speed variant the model ran as (`vbench infer --variant`); absent: the model itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<vbench_suite::Variant>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use vbench_eval::accuracy::evaluate::WeightsSource;
 use vbench_eval::accuracy::infer::{infer, InferOptions};
 use vbench_eval::weights::default_dir;
+use vbench_models::variant::check_device;
 use vbench_report::tables::infer::table;
+use vbench_suite::Variant;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -47,13 +49,25 @@ pub struct Args {
     /// libtorch intra-op threads [default: libtorch's choice].
     #[arg(long)]
     threads: Option<usize>,
+    /// Speed variants, comma-separated (fp32, bf16, bf16-cast, channels-last, folded-bn, int8,
+    /// fp16): the video through each in turn; JSON: one inference per variant.
+    #[arg(long, value_name = "LIST")]
+    variant: Option<String>,
 }
 
 pub fn exec(args: Args) -> Result<ExitCode> {
     check_format(&args.format, &["table", "json"])?;
     let entry = resolve_entry(args.suite.as_deref(), &args.entry)?;
     let views = args.views.as_deref().map(parse_views).transpose()?;
-    let opts = InferOptions {
+    let device = parse_device(&args.device)?;
+    let variants = match &args.variant {
+        Some(list) => super::latency::parse_variants(list)?,
+        None => vec![Variant::Fp32],
+    };
+    for &v in &variants {
+        check_device(v, device)?;
+    }
+    let mut opts = InferOptions {
         dataset: suite_dataset(args.suite.as_deref(), &entry),
         entry,
         video: args.video,
@@ -64,17 +78,48 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         },
         class_names: args.class_names,
         top: args.top,
-        device: parse_device(&args.device)?,
+        device,
         batch: args.batch,
         threads: args.threads,
+        variant: Variant::Fp32,
     };
-    let inference = infer(&opts)?;
-    if let Some(n) = &inference.weights.note {
-        eprintln!("{n}");
+    if args.variant.is_none() {
+        let inference = infer(&opts)?;
+        if let Some(n) = &inference.weights.note {
+            eprintln!("{n}");
+        }
+        match args.format.as_str() {
+            "json" => println!("{}", serde_json::to_string_pretty(&inference)?),
+            _ => print!("{}", table(&inference)),
+        }
+        return Ok(ExitCode::SUCCESS);
     }
-    match args.format.as_str() {
-        "json" => println!("{}", serde_json::to_string_pretty(&inference)?),
-        _ => print!("{}", table(&inference)),
+    // One inference per variant; one that cannot run is named and the others go on.
+    let (mut all, mut failed) = (Vec::new(), false);
+    for v in variants {
+        opts.variant = v;
+        match infer(&opts) {
+            Ok(i) => {
+                if let Some(n) = &i.weights.note {
+                    eprintln!("{n}");
+                }
+                if args.format != "json" {
+                    print!("{}", table(&i));
+                }
+                all.push(i);
+            }
+            Err(e) => {
+                eprintln!("vbench infer: variant {v}: {e}");
+                failed = true;
+            }
+        }
     }
-    Ok(ExitCode::SUCCESS)
+    if args.format == "json" {
+        println!("{}", serde_json::to_string_pretty(&all)?);
+    }
+    Ok(if failed {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

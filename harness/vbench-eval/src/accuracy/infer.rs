@@ -10,8 +10,9 @@ use std::path::PathBuf;
 use tch::Device;
 use vbench_data::datasets::{format_of, read_class_names, Labels, Sample, Source};
 use vbench_data::DataError;
+use vbench_models::variant::{self, VariantError};
 use vbench_results::{Inference, InferenceView, InferenceWeights, RankedClass};
-use vbench_suite::{Dataset, Entry};
+use vbench_suite::{Dataset, Entry, Variant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InferError {
@@ -41,6 +42,8 @@ pub enum InferError {
     Load(#[from] LoadError),
     #[error(transparent)]
     Data(#[from] DataError),
+    #[error(transparent)]
+    Variant(#[from] VariantError),
 }
 
 /// What `vbench infer` is told.
@@ -63,6 +66,8 @@ pub struct InferOptions {
     pub batch: usize,
     /// libtorch intra-op threads on this thread; `None`: libtorch's choice.
     pub threads: Option<usize>,
+    /// The model run as this speed variant (fp32: the model itself).
+    pub variant: Variant,
 }
 
 /// Runs the video through the entry's protocol with its checkpoint.
@@ -88,7 +93,9 @@ pub fn infer(opts: &InferOptions) -> Result<Inference, InferError> {
             id: entry.id.clone(),
         })?;
     let (weights, sha256, note) = (resolved.path, resolved.sha256, resolved.note);
-    let (_vs, model) = load_model(&entry, &weights, opts.device)?;
+    variant::check_device(opts.variant, opts.device)?;
+    let (mut vs, model) = load_model(&entry, &weights, opts.device)?;
+    let (model, _) = variant::apply(opts.variant, &mut vs, model, &entry.protocol)?;
     let names = class_names(opts, &entry)?;
     let sample = Sample {
         id: opts.video.display().to_string(),
@@ -155,6 +162,7 @@ pub fn infer(opts: &InferOptions) -> Result<Inference, InferError> {
             sha256,
             note,
         },
+        variant: (opts.variant != Variant::Fp32).then_some(opts.variant),
     })
 }
 

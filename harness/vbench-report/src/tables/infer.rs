@@ -9,8 +9,9 @@ pub fn table(r: &Inference) -> String {
         Aggregation::Sum => "sum",
         Aggregation::Max => "max",
     };
+    let variant = r.variant.map(|v| format!(" as {v}")).unwrap_or_default();
     let mut out = format!(
-        "{}: {} ({} views, {} of {:?} scores, {:.1} s)\n",
+        "{}{variant}: {} ({} views, {} of {:?} scores, {:.1} s)\n",
         r.entry,
         r.video.display(),
         r.views.len(),
