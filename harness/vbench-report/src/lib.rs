@@ -10,6 +10,7 @@ pub mod gate;
 pub mod label_layout;
 pub mod pairing;
 pub mod plot;
+pub mod plot_variants;
 pub mod stats;
 pub mod tables;
 pub mod view;

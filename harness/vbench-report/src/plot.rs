@@ -32,7 +32,7 @@ pub struct PlotView {
 
 const PUBLISHED: RGBColor = RGBColor(110, 119, 129);
 /// Measured series, in order; colour-blind-safe (Okabe–Ito).
-const PALETTE: [RGBColor; 6] = [
+pub(crate) const PALETTE: [RGBColor; 6] = [
     RGBColor(0, 114, 178),
     RGBColor(213, 94, 0),
     RGBColor(0, 158, 115),
@@ -41,12 +41,12 @@ const PALETTE: [RGBColor; 6] = [
     RGBColor(86, 180, 233),
 ];
 
-struct Series {
-    label: String,
-    color: RGBColor,
-    filled: bool,
+pub(crate) struct Series {
+    pub label: String,
+    pub color: RGBColor,
+    pub filled: bool,
     /// (x, y, point label)
-    points: Vec<(f64, f64, String)>,
+    pub points: Vec<(f64, f64, String)>,
 }
 
 /// Bounds of positive finite values for a log axis, padded and widened to span at least a factor 5 so
@@ -91,14 +91,14 @@ fn tick_label(v: f64) -> String {
     format!("{r}")
 }
 
-fn linear_bounds(v: impl Iterator<Item = f64>, pad: f64) -> Option<(f64, f64)> {
+pub(crate) fn linear_bounds(v: impl Iterator<Item = f64>, pad: f64) -> Option<(f64, f64)> {
     let v: Vec<f64> = v.filter(|x| x.is_finite()).collect();
     let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     (lo.is_finite() && hi.is_finite()).then_some((lo - pad, hi + pad))
 }
 
-fn legend(series: &[Series]) -> Vec<LegendItem> {
+pub(crate) fn legend(series: &[Series]) -> Vec<LegendItem> {
     series
         .iter()
         .filter(|s| !s.points.is_empty())
@@ -111,7 +111,7 @@ fn legend(series: &[Series]) -> Vec<LegendItem> {
 }
 
 /// A scatter plot, log-scaled x, with optional segments joining a published point to its measured one.
-fn scatter<Y>(
+pub(crate) fn scatter<Y>(
     id: &str,
     x_desc: &str,
     y_desc: &str,

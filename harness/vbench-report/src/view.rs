@@ -3,6 +3,7 @@
 
 use crate::fmt::{self, anchor, printed, shown_gflops, unmeasured};
 use crate::plot::{report_plots, PlotView};
+use crate::plot_variants::variants_plot;
 use crate::view_detail::{entry_detail, EntryDetail};
 use serde::Serialize;
 use vbench_results::metrics::registry::{self, Kind, Metric, Shown};
@@ -158,9 +159,41 @@ pub struct ReportView {
     pub explained_gaps: Vec<ExplainedGapView>,
     pub inconsistencies: Vec<Inconsistency>,
     pub plots: Vec<PlotView>,
+    /// Entries run with speed variants: the speed-vs-fidelity table and plot of each.
+    pub variants: Vec<VariantsView>,
     pub details: Vec<EntryDetail>,
     /// "16 entries · params 16 measured · ..." for the page header.
     pub counts: String,
+}
+
+/// One entry's speed variants: the text table (as `vbench latency --variant` prints it) and the plot.
+#[derive(Debug, Clone, Serialize)]
+pub struct VariantsView {
+    pub id: String,
+    pub table: String,
+    pub plot: PlotView,
+}
+
+fn variants_views(r: &Results) -> Vec<VariantsView> {
+    r.entries
+        .iter()
+        .filter(|e| !e.variants.is_empty())
+        .map(|e| {
+            let a = anchor(&e.id);
+            let plot = variants_plot(&e.id, &a, &e.variants).unwrap_or_else(|err| PlotView {
+                id: format!("plot-variants-{a}"),
+                title: format!("{}: speed vs fidelity", e.id),
+                svg: String::new(),
+                caption: format!("could not draw: {err}"),
+                legend: Vec::new(),
+            });
+            VariantsView {
+                id: e.id.clone(),
+                table: crate::tables::variants::table(&[(e.id.as_str(), e.variants.as_slice())]),
+                plot,
+            }
+        })
+        .collect()
 }
 
 fn measure_cell<T>(m: &Measure<T>, published: String, value: impl Fn(&T) -> Cell) -> Cell {
@@ -595,6 +628,7 @@ impl ReportView {
             metric_columns,
             explained_gaps: explained_gaps(r),
             plots: report_plots(r),
+            variants: variants_views(r),
             details: r.entries.iter().map(entry_detail).collect(),
             rows,
             counts,

@@ -67,6 +67,12 @@ impl Exporter for MarkdownExporter {
                 s += &format!("- `{}`: {}. {}\n", g.entry, g.coverage, g.bound);
             }
         }
+        if !v.variants.is_empty() {
+            s += "\n### Speed vs fidelity\n\n";
+            for e in &v.variants {
+                s += &format!("`{}`\n\n```\n{}```\n\n", e.id, e.table);
+            }
+        }
         if !v.inconsistencies.is_empty() {
             s += "\n### Published-table inconsistencies\n\n";
             for i in &v.inconsistencies {
