@@ -18,12 +18,16 @@
 //!   least [`latency.min_ratio`] times the baseline's. Fewer than [`latency.min_samples`] samples on a
 //!   side is inconclusive [`latency.inconclusive`].
 //! * what the baseline has and the candidate lacks: [`missing.entry`], [`missing.measurement`].
+//! * speed variants, within the candidate (`variants.rs`): view/video top-1 agreement with fp32 at
+//!   least [`variants.min_view_agreement`] / [`variants.min_video_agreement`], speed-up over fp32
+//!   at least [`variants.min_speedup`]; a failed variant [`variants.failed`].
 
 mod junit;
 mod paired;
 pub mod policy;
 mod published;
 pub mod simulate;
+mod variants;
 
 pub use paired::judge_paired;
 pub use policy::{default_policy_toml, Policy, Severity};
@@ -188,7 +192,10 @@ pub fn gate_against_baseline_paired(
                 policy.missing.entry.into(),
                 "in the baseline, absent from the candidate",
             ),
-            Some(b) => entry_vs_baseline(a, b, policy, pairing.get(&a.id), &mut c),
+            Some(b) => {
+                entry_vs_baseline(a, b, policy, pairing.get(&a.id), &mut c);
+                variants::variant_checks(b, policy, &mut c);
+            }
         }
         checks.extend(c.out);
     }
@@ -203,6 +210,7 @@ pub fn gate_against_baseline_paired(
             Verdict::Skip,
             "new in the candidate: no baseline to compare with",
         );
+        variants::variant_checks(b, policy, &mut c);
         checks.extend(c.out);
     }
     GateReport {

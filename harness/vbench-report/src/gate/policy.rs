@@ -24,6 +24,37 @@ pub struct Policy {
     pub latency: LatencyPolicy,
     pub missing: MissingPolicy,
     pub published: PublishedPolicy,
+    pub variants: VariantsPolicy,
+}
+
+/// Speed variants (`--variant`), judged within the candidate run: each against its own fp32.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VariantsPolicy {
+    /// Fidelity floors, percent of views / videos whose top-1 is fp32's; 0: not judged.
+    pub min_view_agreement: f64,
+    pub min_video_agreement: f64,
+    /// Speed floor: fp32 p50 / variant p50 at every thread count; 0: not judged.
+    pub min_speedup: f64,
+    /// The variants held to these floors (names); empty: every variant of the run.
+    pub only: Vec<vbench_suite::Variant>,
+    /// A floor is set but the variant's fidelity or speed was not measured.
+    pub not_measured: Severity,
+    /// A variant that failed on an entry (not "not applicable" / "not available").
+    pub failed: Severity,
+}
+
+impl Default for VariantsPolicy {
+    fn default() -> Self {
+        VariantsPolicy {
+            min_view_agreement: 0.0,
+            min_video_agreement: 0.0,
+            min_speedup: 0.0,
+            only: Vec::new(),
+            not_measured: Severity::Warn,
+            failed: Severity::Fail,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -179,6 +210,24 @@ measurement = "fail"
 unexplained = "fail"
 # A published number the run did not measure.
 not_measured = "ignore"
+
+[variants]
+# Speed variants, each judged against fp32 measured in the same candidate run (no baseline needed).
+# Fidelity floors: the percentage of views (videos) whose top-1 equals fp32's on the same real
+# views must be at least this; 0 turns the check off. Example: min_view_agreement = 99.5.
+# With random weights most views are near ties, so agreement is pessimistic.
+min_view_agreement = 0.0
+min_video_agreement = 0.0
+# Speed floor: fp32 p50 / variant p50, at every thread count measured. Fails when the speed-up and
+# the upper end of its 95 % CI (bootstrap over the interleaved pairs) are both below it; a
+# speed-up below it whose CI reaches it warns. 0 turns the check off. Example: 1.2.
+min_speedup = 0.0
+# Only these variants are held to the floors (e.g. ["bf16", "folded-bn"]); empty: all.
+only = []
+# A floor is set but the run did not measure that variant's fidelity or speed.
+not_measured = "warn"
+# A variant that failed on an entry (a variant that does not exist for it is skipped).
+failed = "fail"
 "#;
 
 /// The default policy, documented, as `vbench gate --print-policy` prints it.
@@ -260,6 +309,16 @@ impl Policy {
                 "latency.min_ratio",
                 format!("must be ≥ 1, got {}", l.min_ratio),
             ));
+        }
+        let v = &self.variants;
+        for (key, x, hi) in [
+            ("variants.min_view_agreement", v.min_view_agreement, 100.0),
+            ("variants.min_video_agreement", v.min_video_agreement, 100.0),
+            ("variants.min_speedup", v.min_speedup, f64::INFINITY),
+        ] {
+            if !(x.is_finite() && (0.0..=hi).contains(&x)) {
+                return Err((key, format!("must lie in [0, {hi}], got {x}")));
+            }
         }
         if l.min_samples < 2 {
             return Err((

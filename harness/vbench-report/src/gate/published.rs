@@ -18,6 +18,7 @@ pub fn gate_against_published(candidate: &Results, policy: &Policy, label: &str)
     for e in &candidate.entries {
         let mut c = Checks::new(&e.id);
         entry(e, policy, &mut c);
+        super::variants::variant_checks(e, policy, &mut c);
         checks.extend(c.out);
     }
     GateReport {
