@@ -13,6 +13,7 @@
 //!   `fuse_conv_bn_weights`' order), so the outputs are expected bit for bit; 1e-6 leaves room
 //!   for a reduction order libtorch picks from the thread count alone.
 //! - bf16-cast: the same, bit for bit expected as well, with the same 1e-6.
+//!
 //! Separately, each variant's distance from fp32 must be real (bf16: > 1e-4 relative, a rounding
 //! to 8 mantissa bits) or tiny (folded-bn, channels-last: < 1e-4), so a variant that silently did
 //! nothing, or did something else, fails.

@@ -88,7 +88,7 @@ pub struct Args {
 
 /// `--variant a,b`: every name checked (exit 2 names the unknown one).
 pub fn parse_variants(s: &str) -> Result<Vec<Variant>> {
-    Ok(Variant::parse_list(s).context("--variant")?)
+    Variant::parse_list(s).context("--variant")
 }
 
 /// The flags as latency options (threads and precision are set per measurement).

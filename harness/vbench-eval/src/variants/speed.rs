@@ -214,7 +214,7 @@ mod tests {
         p.close(WindowReading::Closed(Some(0.1)), 0.25);
         assert_eq!(p.clean(), 2);
         assert_eq!(p.kept(4), (vec![(3.0, 1.0), (6.0, 2.0)], 2, false));
-        assert_eq!(p.kept(5).2, true);
+        assert!(p.kept(5).2);
         assert!((p.foreign().unwrap() - (0.9 * 2.0 + 0.1 * 2.0) / 4.0).abs() < 1e-12);
         let s = result(&p, 2, Variant::Bf16, &PairOptions::default());
         // Every kept pair is 3× faster: ratio, geometric mean and CI all say 3.
