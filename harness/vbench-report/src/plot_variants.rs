@@ -22,7 +22,13 @@ pub fn variants_plot(entry: &str, anchor: &str, variants: &[VariantResult]) -> R
                 .iter()
                 .filter_map(Measure::value)
                 .filter(|s| s.speedup.is_finite() && s.speedup > 0.0)
-                .map(|s| (s.speedup, f.view_agreement, format!("{} thr", s.threads)))
+                .map(|s| {
+                    (
+                        s.speedup,
+                        f.view_agreement,
+                        format!("{} · {} thr", v.variant, s.threads),
+                    )
+                })
                 .collect(),
             _ => Vec::new(),
         };

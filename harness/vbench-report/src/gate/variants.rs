@@ -138,8 +138,9 @@ fn speed_checks(v: &VariantResult, policy: &Policy, c: &mut Checks) {
             format!("{name}[{} threads]", s.threads),
             verdict,
             format!(
-                "×{} over fp32 (95% CI {}–{}, {} pairs); floor ×{}{load}",
+                "×{} over fp32 (per-pair geometric mean ×{}, 95% CI {}–{}, {} pairs); floor ×{}{load}",
                 num(s.speedup, 2),
+                num(s.pair_speedup, 2),
                 num(lo, 2),
                 num(hi, 2),
                 s.pairs,
