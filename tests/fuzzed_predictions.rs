@@ -53,6 +53,7 @@ fn header(multi_label: bool) -> Header {
         device: "cpu".into(),
         vbench_version: "0.1.0".into(),
         label_map: None,
+        variant: None,
     }
 }
 
@@ -62,6 +63,7 @@ fn record(rng: &mut Rng, index: usize, h: &Header) -> Record {
             clip,
             crop: 0,
             scores: (0..5).map(|_| (rng.below(1000) as f32) / 997.0).collect(),
+            logits: None,
         })
         .collect();
     let refs: Vec<&[f32]> = views.iter().map(|v| v.scores.as_slice()).collect();

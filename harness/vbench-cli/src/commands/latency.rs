@@ -198,13 +198,13 @@ fn exec_variants(
     for e in entries {
         let weights = match &args.weights {
             Some(w) => {
-                resolve_weights(e, &WeightsSource::File(w.clone()))?;
+                resolve_weights(e, &WeightsSource::File(w.clone()), None)?;
                 Some(w.clone())
             }
-            None => resolve_weights(e, &WeightsSource::Cache(weights_dir.clone()))
+            None => resolve_weights(e, &WeightsSource::Cache(weights_dir.clone()), None)
                 .ok()
                 .flatten()
-                .map(|(p, _)| p),
+                .map(|w| w.path),
         };
         let opts = VariantOptions {
             variants: variants.to_vec(),

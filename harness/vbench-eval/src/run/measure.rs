@@ -67,10 +67,10 @@ pub fn measure_entry(
     }
     if let Some(step) = &opts.variants {
         let mut v = step.opts.clone();
-        v.weights = resolve_weights(e, &step.weights)
+        v.weights = resolve_weights(e, &step.weights, None)
             .ok()
             .flatten()
-            .map(|w| w.0);
+            .map(|w| w.path);
         result.variants = measure_variants(e, &v, &mut |line| progress(Progress::Note(line)));
     }
     if let Some(acc) = &opts.accuracy {

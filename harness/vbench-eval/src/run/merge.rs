@@ -338,7 +338,7 @@ fn index_file(path: &Path) -> Result<(Header, ShardRecords)> {
 
 /// Entry-level agreement of one shard's header with the first shard's.
 fn check_header(s: &ShardDir, h: &Header, r: &ShardDir, rh: &Header) -> Result<()> {
-    let fields: [(&str, String, String); 8] = [
+    let fields: [(&str, String, String); 9] = [
         (
             "predictions format",
             h.vbench_predictions.to_string(),

@@ -120,6 +120,7 @@ pub fn score_views(
             videos: run.samples.len(),
             sha256: manifest_hash(run.samples),
         },
+        transform: vbench_data::transforms::TRANSFORM_VERSION,
         batch: run.eval.batch,
         device: format!("{:?}", run.eval.device).to_lowercase(),
         vbench_version: env!("CARGO_PKG_VERSION").into(),

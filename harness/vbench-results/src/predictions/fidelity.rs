@@ -82,6 +82,14 @@ pub fn compare(fp32_file: &Path, variant_file: &Path) -> Result<Fidelity> {
     if h0.entry != h1.entry {
         return Err(mismatch(variant_file, "entry", h1.entry, h0.entry));
     }
+    if h0.transform != h1.transform {
+        return Err(mismatch(
+            variant_file,
+            "input transform version",
+            h1.transform.to_string(),
+            h0.transform.to_string(),
+        ));
+    }
     if h0.weights.sha256 != h1.weights.sha256 {
         return Err(mismatch(
             variant_file,
