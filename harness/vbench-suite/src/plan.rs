@@ -2,9 +2,12 @@
 //! consistent protocol. Every error names the file, the entry and the key.
 
 use crate::arch::Arch;
+use crate::entry::{resolve_entry, EntryContext};
 use crate::error::{Result, SuiteError};
+use crate::model::ModelSource;
 use crate::presets::*;
-use crate::raw::{RawEntry, RawProtocol, RawSuite};
+use crate::published::Published;
+use crate::raw::{RawProtocol, RawSuite};
 use crate::reference::{Precision, ReferenceRow};
 use crate::variant::Variant;
 use serde::{Deserialize, Serialize};
@@ -54,10 +57,34 @@ impl Protocol {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Checkpoint {
-    pub file: String,
-    pub url: String,
+/// A zoo model's weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Checkpoint {
+    /// A file of the published zoo, by name; `vbench fetch` downloads it from `url`.
+    Official { file: String, url: String },
+    /// One's own weights (fine-tuned, another class count): a path, resolved against the suite
+    /// file's folder. Loaded as strictly as the official files.
+    Path(PathBuf),
+}
+
+impl Checkpoint {
+    /// The file name: the official name, or the last segment of the path.
+    pub fn file_name(&self) -> String {
+        match self {
+            Checkpoint::Official { file, .. } => file.clone(),
+            Checkpoint::Path(p) => p
+                .file_name()
+                .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into()),
+        }
+    }
+
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            Checkpoint::Official { url, .. } => Some(url),
+            Checkpoint::Path(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -65,12 +92,26 @@ pub struct Entry {
     /// `<suite>/<name>`.
     pub id: String,
     pub name: String,
-    pub arch: Arch,
+    /// The network: a zoo architecture or a TorchScript file.
+    pub model: ModelSource,
     pub precision: Precision,
     pub protocol: Protocol,
-    pub checkpoint: Checkpoint,
-    pub reference: ReferenceRow,
+    /// Zoo models' weights; `None` for TorchScript files, which hold their own.
+    pub checkpoint: Option<Checkpoint>,
+    /// The reference-table row, when the entry names one.
+    pub reference: Option<ReferenceRow>,
+    /// What the entry is judged against: the row's numbers, overridden by inline ones.
+    pub published: Published,
+    /// The zoo entry whose protocol this entry took (`k400/x3d_m`).
+    pub protocol_from: Option<String>,
     pub notes: Option<String>,
+}
+
+impl Entry {
+    /// The zoo architecture, for entries that are one.
+    pub fn arch(&self) -> Option<Arch> {
+        self.model.arch()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -102,7 +143,8 @@ impl Plan {
     }
 }
 
-/// Parses and validates suite text. `path` labels errors; `reference` resolves the table it names.
+/// Parses and validates suite text. `path` labels errors and anchors the relative paths of model
+/// files and checkpoints; `reference` resolves the table it names.
 pub fn parse_plan(
     path: &Path,
     text: &str,
@@ -155,51 +197,23 @@ pub fn parse_plan(
         .map(|v| v.parse::<Variant>())
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|err| invalid("-", "suite.variants", err.to_string()))?;
-    let rows = reference(&suite.reference)?;
-    let mut entries = Vec::with_capacity(raw.entries.len());
+    let table = match &suite.reference {
+        Some(file) => Some((file.as_str(), reference(file)?)),
+        None => None,
+    };
+    let ctx = EntryContext {
+        dir: path.parent().unwrap_or(Path::new("")),
+        defaults: &raw.protocol,
+        table: table.as_ref().map(|(f, rows)| (*f, rows.as_slice())),
+    };
+    let mut entries: Vec<Entry> = Vec::with_capacity(raw.entries.len());
     for e in &raw.entries {
-        if entries.iter().any(|x: &Entry| x.name == e.name) {
+        if entries.iter().any(|x| x.name == e.name) {
             return Err(invalid(&e.name, "name", "duplicate entry name".into()));
         }
-        let protocol =
-            merge(&raw.protocol, &e.protocol, e).map_err(|(k, m)| invalid(&e.name, k, m))?;
-        check_protocol(e.model, &protocol).map_err(|(k, m)| invalid(&e.name, k, m))?;
-        let row = rows
-            .iter()
-            .find(|r| r.row == e.reference)
-            .ok_or_else(|| {
-                invalid(
-                    &e.name,
-                    "reference",
-                    format!(
-                        "no row `{}` in reference-results/{}",
-                        e.reference, suite.reference
-                    ),
-                )
-            })?
-            .clone();
-        check_against_row(&protocol, &row, e).map_err(|(k, m)| invalid(&e.name, k, m))?;
-        let precision = e.precision.unwrap_or(Precision::Fp32);
-        if precision != row.precision {
-            return Err(invalid(
-                &e.name,
-                "precision",
-                format!("the reference row is {:?}", row.precision),
-            ));
-        }
-        entries.push(Entry {
-            id: format!("{}/{}", suite.name, e.name),
-            name: e.name.clone(),
-            arch: e.model,
-            precision,
-            protocol,
-            checkpoint: Checkpoint {
-                file: e.checkpoint.clone(),
-                url: row.checkpoint_url.clone(),
-            },
-            reference: row,
-            notes: e.notes.clone(),
-        });
+        let entry =
+            resolve_entry(&ctx, &suite.name, e).map_err(|(k, m)| invalid(&e.name, &k, m))?;
+        entries.push(entry);
     }
     Ok(Plan {
         suite: SuiteInfo {
@@ -216,48 +230,13 @@ pub fn parse_plan(
     })
 }
 
-type KeyError = (&'static str, String);
+pub(crate) type KeyError = (String, String);
 
-fn merge(
-    defaults: &RawProtocol,
-    over: &RawProtocol,
-    e: &RawEntry,
-) -> std::result::Result<Protocol, KeyError> {
-    macro_rules! field {
-        ($f:ident) => {
-            over.$f.or(defaults.$f).ok_or_else(|| {
-                (
-                    concat!("protocol.", stringify!($f)),
-                    format!(
-                        "missing for model `{}` (set it in [protocol] or in the entry)",
-                        e.model
-                    ),
-                )
-            })?
-        };
-    }
-    Ok(Protocol {
-        frames: field!(frames),
-        sample_rate: field!(sample_rate),
-        alpha: over.alpha.or(defaults.alpha),
-        short_side: field!(short_side),
-        crop: field!(crop),
-        spatial_crops: field!(spatial_crops),
-        temporal_clips: field!(temporal_clips),
-        target_fps: field!(target_fps),
-        num_classes: field!(num_classes),
-        channels: field!(channels),
-        normalization: field!(normalization),
-        head_activation: field!(head_activation),
-        aggregation: field!(aggregation),
-        sampler: field!(sampler),
-        person_score_threshold: over
-            .person_score_threshold
-            .or(defaults.person_score_threshold),
-    })
-}
-
-fn check_protocol(arch: Arch, p: &Protocol) -> std::result::Result<(), KeyError> {
+pub(crate) fn check_protocol(
+    model: &ModelSource,
+    p: &Protocol,
+) -> std::result::Result<(), KeyError> {
+    let err = |k: &str, m: String| Err((k.to_string(), m));
     let positive = [
         ("protocol.frames", p.frames),
         ("protocol.sample_rate", p.sample_rate),
@@ -269,114 +248,85 @@ fn check_protocol(arch: Arch, p: &Protocol) -> std::result::Result<(), KeyError>
     ];
     for (k, v) in positive {
         if v == 0 {
-            return Err((k, "must be > 0".into()));
+            return err(k, "must be > 0".into());
         }
     }
     if !matches!(p.spatial_crops, 1 | 3) {
-        return Err((
+        return err(
             "protocol.spatial_crops",
             format!("must be 1 or 3, got {}", p.spatial_crops),
-        ));
+        );
     }
     if p.crop > p.short_side {
-        return Err((
+        return err(
             "protocol.crop",
             format!("crop {} is larger than short_side {}", p.crop, p.short_side),
-        ));
+        );
     }
-    match (arch.is_slowfast(), p.alpha) {
-        (true, None) => {
-            return Err((
-                "protocol.alpha",
-                format!("`{arch}` is a SlowFast model and needs α"),
-            ))
-        }
+    let two = match model {
+        ModelSource::Zoo(_) => "is a SlowFast model",
+        ModelSource::TorchScript { .. } => "takes the slowfast input layout",
+    };
+    match (model.is_slowfast(), p.alpha) {
+        (true, None) => return err("protocol.alpha", format!("`{model}` {two} and needs α")),
         (false, Some(_)) => {
-            return Err((
+            return err(
                 "protocol.alpha",
-                format!("`{arch}` has one pathway; α does not apply"),
-            ))
+                format!("`{model}` has one pathway; α does not apply"),
+            )
         }
         (true, Some(a)) if a == 0 || !p.sample_rate.is_multiple_of(a) => {
-            return Err((
+            return err(
                 "protocol.alpha",
                 format!(
                     "α {a} must divide sample_rate {} (the fast pathway's stride is τ/α)",
                     p.sample_rate
                 ),
-            ))
+            )
         }
         _ => {}
     }
-    if arch.is_detector() != (p.sampler == Sampler::AvaKeyframe) {
-        return Err((
+    if model.is_detector() != (p.sampler == Sampler::AvaKeyframe) {
+        return err(
             "protocol.sampler",
-            format!("`{:?}` does not fit model `{arch}`", p.sampler),
-        ));
+            format!("`{:?}` does not fit model `{model}`", p.sampler),
+        );
     }
-    match (arch.is_detector(), p.person_score_threshold) {
-        (true, None) => {
-            return Err((
-                "protocol.person_score_threshold",
-                format!("`{arch}` scores detected person boxes and needs their score threshold"),
-            ))
-        }
-        (true, Some(t)) if !(0.0..=1.0).contains(&t) => {
-            return Err((
-                "protocol.person_score_threshold",
-                format!("{t} is not a score in [0, 1]"),
-            ))
-        }
-        (false, Some(_)) => {
-            return Err((
-                "protocol.person_score_threshold",
-                format!("`{arch}` is not a detector; it takes no person boxes"),
-            ))
-        }
-        _ => {}
+    match (model.is_detector(), p.person_score_threshold) {
+        (true, None) => err(
+            "protocol.person_score_threshold",
+            format!("`{model}` scores detected person boxes and needs their score threshold"),
+        ),
+        (true, Some(t)) if !(0.0..=1.0).contains(&t) => err(
+            "protocol.person_score_threshold",
+            format!("{t} is not a score in [0, 1]"),
+        ),
+        (false, Some(_)) => err(
+            "protocol.person_score_threshold",
+            format!("`{model}` is not a detector; it takes no person boxes"),
+        ),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
-fn check_against_row(
-    p: &Protocol,
-    row: &ReferenceRow,
-    e: &RawEntry,
-) -> std::result::Result<(), KeyError> {
-    if (p.frames, p.sample_rate) != (row.frames, row.sample_rate) {
-        return Err((
-            "protocol.frames",
-            format!(
-                "{}x{} disagrees with the reference row's {}x{}",
-                p.frames, p.sample_rate, row.frames, row.sample_rate
-            ),
-        ));
-    }
-    if let Some(s) = row.spatial_views {
-        if s != p.spatial_crops {
-            return Err((
-                "protocol.spatial_crops",
-                format!("{} but the table says {s}", p.spatial_crops),
-            ));
+impl From<&Protocol> for RawProtocol {
+    fn from(p: &Protocol) -> RawProtocol {
+        RawProtocol {
+            frames: Some(p.frames),
+            sample_rate: Some(p.sample_rate),
+            alpha: p.alpha,
+            short_side: Some(p.short_side),
+            crop: Some(p.crop),
+            spatial_crops: Some(p.spatial_crops),
+            temporal_clips: Some(p.temporal_clips),
+            target_fps: Some(p.target_fps),
+            num_classes: Some(p.num_classes),
+            channels: Some(p.channels),
+            normalization: Some(p.normalization),
+            head_activation: Some(p.head_activation),
+            aggregation: Some(p.aggregation),
+            sampler: Some(p.sampler),
+            person_score_threshold: p.person_score_threshold,
         }
     }
-    if let Some(t) = row.temporal_views {
-        if t != p.temporal_clips {
-            return Err((
-                "protocol.temporal_clips",
-                format!("{} but the table says {t}", p.temporal_clips),
-            ));
-        }
-    }
-    if row.checkpoint_file() != e.checkpoint {
-        return Err((
-            "checkpoint",
-            format!(
-                "`{}` but the reference row's URL ends in `{}`",
-                e.checkpoint,
-                row.checkpoint_file()
-            ),
-        ));
-    }
-    Ok(())
 }

@@ -107,12 +107,14 @@ impl Normalization {
     }
 }
 
-/// The head's eval-time activation.
+/// The head's eval-time activation. `None` serves a model whose output is already a score (a
+/// TorchScript module that ends in softmax or sigmoid): vbench then aggregates its output as is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Activation {
     Softmax,
     Sigmoid,
+    None,
 }
 
 /// How per-view scores become one video score (PySlowFast TestMeter, DATA.ENSEMBLE_METHOD).
@@ -134,4 +136,47 @@ pub enum Sampler {
     ConstantClipsPerVideo,
     /// AVA: one clip centred on each annotated keyframe (1 Hz), frames 902–1798 at 30 fps.
     AvaKeyframe,
+}
+
+/// How FLOPs are counted, after fvcore's history. The published tables mix the first two; the
+/// counting itself lives with the FLOPs code, the names live here so suites can declare them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+pub enum FlopsConvention {
+    /// conv + linear/matmul as multiply-adds, every norm at 5 FLOPs per element (fvcore Mar–Jun
+    /// 2021; fvcore on a `train()` model).
+    #[serde(rename = "fvcore-2021")]
+    Fvcore2021,
+    /// conv + linear/matmul only, norms not counted (fvcore before Mar 2021).
+    #[serde(rename = "conv-linear")]
+    ConvLinear,
+    /// Today's fvcore default on an `eval()` model: BatchNorm at 2 per element, other norms at 5.
+    #[serde(rename = "fvcore-eval")]
+    FvcoreEval,
+}
+
+impl FlopsConvention {
+    /// Also the order in which a reproducing convention is chosen when several print the same.
+    pub const ALL: [FlopsConvention; 3] = [
+        FlopsConvention::Fvcore2021,
+        FlopsConvention::ConvLinear,
+        FlopsConvention::FvcoreEval,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FlopsConvention::Fvcore2021 => "fvcore-2021",
+            FlopsConvention::ConvLinear => "conv-linear",
+            FlopsConvention::FvcoreEval => "fvcore-eval",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<FlopsConvention> {
+        FlopsConvention::ALL.into_iter().find(|c| c.name() == s)
+    }
+}
+
+impl std::fmt::Display for FlopsConvention {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }

@@ -1,8 +1,9 @@
 //! The suite file exactly as written: serde structs with `deny_unknown_fields`. Validation into a
 //! [`crate::Plan`] happens in `plan.rs`.
 
-use crate::arch::Arch;
+use crate::model::RawModel;
 use crate::presets::*;
+use crate::published::RawPublished;
 use crate::reference::Precision;
 use serde::Deserialize;
 
@@ -25,8 +26,9 @@ pub struct RawHeader {
     /// UCF101 / HMDB51: the official fold to evaluate (default 1).
     #[serde(default)]
     pub split: Option<Fold>,
-    /// File name in `reference-results/`.
-    pub reference: String,
+    /// File name in `reference-results/`; a suite of one's own models may have none.
+    #[serde(default)]
+    pub reference: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
     /// Speed variants every entry is also measured as (`fp32`, `bf16`, ...), checked in `plan.rs`.
@@ -59,15 +61,53 @@ pub struct RawProtocol {
 #[serde(deny_unknown_fields)]
 pub struct RawEntry {
     pub name: String,
-    pub model: Arch,
-    /// Checkpoint file name; must be the file of the reference row's URL.
-    pub checkpoint: String,
+    pub model: RawModel,
+    /// Zoo models: an official checkpoint file name (that of the reference row's URL, when the
+    /// entry has a row), or a path to one's own weights, relative to the suite file.
+    #[serde(default)]
+    pub checkpoint: Option<String>,
     /// Row id in the suite's reference table.
-    pub reference: String,
+    #[serde(default)]
+    pub reference: Option<String>,
+    /// A zoo entry (`k400/x3d_m`) whose whole protocol this entry takes; the suite's
+    /// `[protocol]` and the entry's own `protocol` keys override it.
+    #[serde(default)]
+    pub protocol_from: Option<String>,
+    /// Published numbers written inline; they override the reference row's.
+    #[serde(default)]
+    pub published: Option<RawPublished>,
     #[serde(default)]
     pub precision: Option<Precision>,
     #[serde(default)]
     pub notes: Option<String>,
     #[serde(default)]
     pub protocol: RawProtocol,
+}
+
+impl RawProtocol {
+    /// Key by key: `self`'s value where set, else `under`'s.
+    pub fn or(&self, under: &RawProtocol) -> RawProtocol {
+        macro_rules! pick {
+            ($($f:ident),*) => {
+                RawProtocol { $($f: self.$f.or(under.$f)),* }
+            };
+        }
+        pick!(
+            frames,
+            sample_rate,
+            alpha,
+            short_side,
+            crop,
+            spatial_crops,
+            temporal_clips,
+            target_fps,
+            num_classes,
+            channels,
+            normalization,
+            head_activation,
+            aggregation,
+            sampler,
+            person_score_threshold
+        )
+    }
 }
