@@ -77,6 +77,7 @@ pub enum ModelSource {
     /// A zoo architecture built by vbench; weights from the entry's checkpoint.
     Zoo(Arch),
     /// A `torch.jit.script` / `torch.jit.trace` file holding the network and its weights.
+    #[serde(rename = "torchscript")]
     TorchScript {
         /// As written in the suite, resolved against the suite file's folder.
         path: PathBuf,

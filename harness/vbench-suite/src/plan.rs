@@ -57,9 +57,8 @@ impl Protocol {
     }
 }
 
-/// A zoo model's weights.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// A zoo model's weights. Serialized as `{"file", "url"}` (`url` null and `path` set for one's own).
+#[derive(Debug, Clone, PartialEq)]
 pub enum Checkpoint {
     /// A file of the published zoo, by name; `vbench fetch` downloads it from `url`.
     Official { file: String, url: String },
@@ -87,7 +86,7 @@ impl Checkpoint {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Entry {
     /// `<suite>/<name>`.
     pub id: String,
@@ -105,6 +104,40 @@ pub struct Entry {
     /// The zoo entry whose protocol this entry took (`k400/x3d_m`).
     pub protocol_from: Option<String>,
     pub notes: Option<String>,
+}
+
+impl Serialize for Checkpoint {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Checkpoint", 3)?;
+        st.serialize_field("file", &self.file_name())?;
+        st.serialize_field("url", &self.url())?;
+        if let Checkpoint::Path(p) = self {
+            st.serialize_field("path", p)?;
+        }
+        st.end()
+    }
+}
+
+/// `arch` is the model's label (the zoo name, or `torchscript:<file>`), so tables keyed on it keep
+/// working; `model` says where the network comes from.
+impl Serialize for Entry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Entry", 11)?;
+        st.serialize_field("id", &self.id)?;
+        st.serialize_field("name", &self.name)?;
+        st.serialize_field("arch", &self.model.label())?;
+        st.serialize_field("model", &self.model)?;
+        st.serialize_field("precision", &self.precision)?;
+        st.serialize_field("protocol", &self.protocol)?;
+        st.serialize_field("checkpoint", &self.checkpoint)?;
+        st.serialize_field("reference", &self.reference)?;
+        st.serialize_field("published", &self.published)?;
+        st.serialize_field("protocol_from", &self.protocol_from)?;
+        st.serialize_field("notes", &self.notes)?;
+        st.end()
+    }
 }
 
 impl Entry {

@@ -1,0 +1,326 @@
+//! Your own model under a zoo entry's exact protocol. torchvision's video models are the stranger
+//! models: random weights, every BatchNorm randomised, exported with `torch.jit.trace` at their
+//! protocol's view (`tests/oracles/own_models.py`). A suite names each as
+//! `model = { torchscript = ... }` with `protocol_from` (views cut where the suite's time needs it;
+//! r3d_18 runs its protocol's full 10×3 views), and `vbench run --data-root` scores a small
+//! Kinetics-format tree of real videos built here from `../shared/data`. The checks:
+//! - per-video scores equal PyTorchVideo's test transform + the Python module + softmax + sum
+//!   within max|Δ| ≤ 1e-4 · max|reference|;
+//! - params are exact and FLOPs equal fvcore's count of the Python module, under fvcore-2021
+//!   (fvcore on a `train()` model) and conv-linear (multiply-add ops of the `eval()` count), and
+//!   fvcore-eval (the `eval()` count);
+//! - X3D-S with 101 classes and weights written by PyTorchVideo (`model = "x3d_s"`, `checkpoint` a
+//!   path) passes the same reference check.
+
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn shared_video(name: &str) -> PathBuf {
+    repo().join("../shared/data/videos").join(name)
+}
+
+fn vbench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vbench"))
+        .args(args)
+        .output()
+        .expect("the vbench binary runs")
+}
+
+fn ok(o: Output) -> Output {
+    assert!(
+        o.status.success(),
+        "vbench failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+/// A stranger model, the zoo entry whose protocol it takes, and the views it runs.
+struct Job {
+    name: &'static str,
+    torchvision: &'static str,
+    protocol_from: &'static str,
+    /// (temporal clips, spatial crops); `None`: the protocol's own.
+    views: Option<(u32, u32)>,
+}
+
+/// The zoo entry's protocol, as `vbench list` prints it.
+fn zoo_protocol(id: &str) -> Value {
+    let o = ok(vbench(&["list", "--format", "json"]));
+    let all: Value = serde_json::from_slice(&o.stdout).unwrap();
+    all.as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == id)
+        .unwrap_or_else(|| panic!("no {id} in vbench list"))["protocol"]
+        .clone()
+}
+
+/// The oracle job: the protocol's keys as infer_pytorchvideo.py takes them.
+fn oracle_job(job: &Job, videos: &[PathBuf]) -> Value {
+    let p = zoo_protocol(job.protocol_from);
+    let (clips, crops) = job.views.unwrap_or((
+        p["temporal_clips"].as_u64().unwrap() as u32,
+        p["spatial_crops"].as_u64().unwrap() as u32,
+    ));
+    json!({
+        "name": job.name, "torchvision": job.torchvision, "num_classes": p["num_classes"],
+        "activation": "softmax", "frames": p["frames"], "sample_rate": p["sample_rate"],
+        "alpha": p["alpha"], "short_side": p["short_side"], "crop": p["crop"],
+        "clips": clips, "crops": crops, "target_fps": p["target_fps"], "bgr": false,
+        "aggregation": "sum", "videos": videos, "flops": true,
+    })
+}
+
+fn run_oracle(dir: &Path, jobs: &[Value]) {
+    let file = dir.join("jobs.json");
+    std::fs::write(&file, Value::Array(jobs.to_vec()).to_string()).unwrap();
+    let status = Command::new(repo().join(".venv/bin/python"))
+        .arg(repo().join("tests/oracles/own_models.py"))
+        .arg(dir)
+        .arg(&file)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("the venv's python runs (ci/setup.sh)");
+    assert!(status.success(), "own_models.py failed");
+}
+
+/// `root/videos/<name>` links to the real clips and `root/test.csv` lists them.
+fn kinetics_tree(root: &Path, videos: &[(&str, &str, u32)]) -> Vec<PathBuf> {
+    std::fs::create_dir_all(root.join("videos")).unwrap();
+    let mut csv = String::new();
+    let mut paths = Vec::new();
+    for (link, real, label) in videos {
+        let path = root.join("videos").join(link);
+        std::os::unix::fs::symlink(shared_video(real), &path).unwrap();
+        csv.push_str(&format!("videos/{link} {label}\n"));
+        paths.push(path);
+    }
+    std::fs::write(root.join("test.csv"), csv).unwrap();
+    paths
+}
+
+fn suite(dir: &Path, jobs: &[Job]) -> PathBuf {
+    let mut text = String::from(
+        "[suite]\nname = \"mine\"\ntitle = \"Stranger models\"\ndataset = \"kinetics400\"\n",
+    );
+    for j in jobs {
+        text.push_str(&format!(
+            "\n[[entry]]\nname = \"{}\"\nmodel = {{ torchscript = \"{}.pt\" }}\nprotocol_from = \"{}\"\n",
+            j.name, j.name, j.protocol_from
+        ));
+        if let Some((t, s)) = j.views {
+            text.push_str(&format!(
+                "protocol = {{ temporal_clips = {t}, spatial_crops = {s} }}\n"
+            ));
+        }
+    }
+    let path = dir.join("mine.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+/// Predictions by video id (`videos/<name>`).
+fn predictions(file: &Path) -> BTreeMap<String, Value> {
+    std::fs::read_to_string(file)
+        .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|r| (r["id"].as_str().unwrap().to_string(), r))
+        .collect()
+}
+
+/// Per-video scores of every job within 1e-4 of the reference's largest magnitude; returns the
+/// worst relative error per job.
+fn check_scores(out: &Path, oracle: &Path, jobs: &[&str]) -> Vec<(String, f64)> {
+    let mut worst = Vec::new();
+    for name in jobs {
+        let reference: Value =
+            serde_json::from_slice(&std::fs::read(oracle.join(format!("{name}.json"))).unwrap())
+                .unwrap();
+        let got = predictions(&out.join(format!("predictions/{name}.jsonl")));
+        let mut rel = 0f64;
+        for video in reference["videos"].as_array().unwrap() {
+            let id = format!(
+                "videos/{}",
+                Path::new(video["video"].as_str().unwrap())
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+            );
+            let rec = &got[&id];
+            assert_eq!(rec["status"], "ok", "{name} {id}: {rec}");
+            let (want, have) = (floats(&video["scores"]), floats(&rec["scores"]));
+            assert_eq!(want.len(), have.len(), "{name} {id}");
+            assert_eq!(
+                rec["views"].as_array().unwrap().len(),
+                video["views"].as_array().unwrap().len(),
+                "{name} {id}: views"
+            );
+            let scale = want.iter().fold(0f64, |m, x| m.max(x.abs()));
+            let diff = want
+                .iter()
+                .zip(&have)
+                .fold(0f64, |m, (a, b)| m.max((a - b).abs()));
+            assert!(
+                diff <= 1e-4 * scale,
+                "{name} {id}: max|Δ| {diff:e} > 1e-4 × {scale:e}"
+            );
+            rel = rel.max(diff / scale);
+        }
+        worst.push((name.to_string(), rel));
+    }
+    eprintln!("max|Δ|/max|reference| per model: {worst:?}");
+    worst
+}
+
+/// Params exact, FLOPs equal fvcore's count of the Python module under every convention.
+fn check_stats(suite: &Path, oracle: &Path, jobs: &[&str]) {
+    let o = ok(vbench(&[
+        "stats",
+        "--suite",
+        suite.to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    let rows: Value = serde_json::from_slice(&o.stdout).unwrap();
+    for name in jobs {
+        let reference: Value =
+            serde_json::from_slice(&std::fs::read(oracle.join(format!("{name}.json"))).unwrap())
+                .unwrap();
+        let row = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == format!("mine/{name}"))
+            .unwrap_or_else(|| panic!("no mine/{name} in {rows}"));
+        assert_eq!(row["params"]["count"], reference["params"], "{name} params");
+        let sum = |mode: &str, only: Option<&[&str]>| -> u64 {
+            reference["flops"][mode]
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(op, _)| only.is_none_or(|o| o.contains(&op.as_str())))
+                .map(|(_, v)| v.as_u64().unwrap())
+                .sum()
+        };
+        let mul_add: &[&str] = &["conv", "linear", "addmm", "matmul", "mm", "bmm", "einsum"];
+        let want = [
+            ("fvcore-2021", sum("train", None)),
+            ("conv-linear", sum("eval", Some(mul_add))),
+            ("fvcore-eval", sum("eval", None)),
+        ];
+        for (convention, flops) in want {
+            let got = row["flops"]["conventions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["convention"] == convention)
+                .unwrap_or_else(|| panic!("{name}: no {convention}"));
+            assert_eq!(got["flops"].as_u64(), Some(flops), "{name} {convention}");
+        }
+    }
+}
+
+#[test]
+fn stranger_models_match_the_python_reference_params_and_fvcore() {
+    let jobs = [
+        Job {
+            name: "r2plus1d_18",
+            torchvision: "r2plus1d_18",
+            protocol_from: "k400/x3d_xs",
+            views: Some((2, 1)),
+        },
+        Job {
+            name: "s3d",
+            torchvision: "s3d",
+            protocol_from: "k400/x3d_m",
+            views: Some((1, 1)),
+        },
+        Job {
+            name: "mvit_v2_s",
+            torchvision: "mvit_v2_s",
+            protocol_from: "k400/mvit_base_16x4",
+            views: Some((1, 1)),
+        },
+        Job {
+            name: "swin3d_t",
+            torchvision: "swin3d_t",
+            protocol_from: "k400/mvit_base_16x4",
+            views: Some((1, 1)),
+        },
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let videos = kinetics_tree(
+        &dir.path().join("data"),
+        &[
+            ("a.mp4", "k400_demo.mp4", 6),
+            ("b.mp4", "mobile_demo_1.mp4", 1),
+        ],
+    );
+    let oracle_jobs: Vec<Value> = jobs.iter().map(|j| oracle_job(j, &videos)).collect();
+    run_oracle(dir.path(), &oracle_jobs);
+    let s = suite(dir.path(), &jobs);
+    let out = dir.path().join("out");
+    ok(vbench(&[
+        "run",
+        "--suite",
+        s.to_str().unwrap(),
+        "--data-root",
+        dir.path().join("data").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-latency",
+    ]));
+    let names: Vec<&str> = jobs.iter().map(|j| j.name).collect();
+    check_scores(&out, dir.path(), &names);
+    check_stats(&s, dir.path(), &names);
+}
+
+#[test]
+fn own_model_runs_its_protocols_full_views() {
+    let jobs = [Job {
+        name: "r3d_18",
+        torchvision: "r3d_18",
+        protocol_from: "k400/x3d_xs",
+        views: None,
+    }];
+    let dir = tempfile::tempdir().unwrap();
+    let videos = kinetics_tree(&dir.path().join("data"), &[("a.mp4", "k400_demo.mp4", 6)]);
+    run_oracle(dir.path(), &[oracle_job(&jobs[0], &videos)]);
+    let s = suite(dir.path(), &jobs);
+    let out = dir.path().join("out");
+    ok(vbench(&[
+        "run",
+        "--suite",
+        s.to_str().unwrap(),
+        "--data-root",
+        dir.path().join("data").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-latency",
+    ]));
+    let rec = &predictions(&out.join("predictions/r3d_18.jsonl"))["videos/a.mp4"];
+    assert_eq!(
+        rec["views"].as_array().unwrap().len(),
+        30,
+        "10 clips × 3 crops"
+    );
+    check_scores(&out, dir.path(), &["r3d_18"]);
+    check_stats(&s, dir.path(), &["r3d_18"]);
+}
