@@ -42,7 +42,11 @@ int fail(char** err, int code, const std::string& msg) {
   return code;
 }
 
+// Only the exception's own line counts: a TorchScript traceback quotes source code, and that code
+// can mention cuda (torch._assert's does) on an error that has nothing to do with CUDA.
 bool mentions_cuda(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  if (auto nl = s.rfind('\n'); nl != std::string::npos) s = s.substr(nl + 1);
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s.find("cuda") != std::string::npos || s.find("nvidia driver") != std::string::npos;
 }
