@@ -117,7 +117,7 @@ impl ResNetRoiHead {
         let t = x.size()[2];
         if t != 1 {
             return Err(ModelError::BadInput {
-                arch: self.arch,
+                model: self.arch.to_string(),
                 reason: format!(
                     "{}: {t} frames reach the RoI layer; the clip length must pool to 1 \
                      (PyTorchVideo: \"Temporal dimension should be 1\")",
@@ -128,7 +128,7 @@ impl ResNetRoiHead {
         let x = x.f_squeeze_dim(-3).map_err(&err)?;
         let rois = roi_align(&x, boxes, &self.roi).map_err(|e| match e {
             ModelError::BadBoxes { reason } => ModelError::BadInput {
-                arch: self.arch,
+                model: self.arch.to_string(),
                 reason: format!("boxes: {reason}"),
             },
             e => e,
@@ -179,7 +179,7 @@ impl DetectionNet {
             (Backbone::SlowFast(b), [slow, fast]) => b.forward(slow, fast)?,
             _ => {
                 return Err(ModelError::BadInput {
-                    arch: self.head.arch,
+                    model: self.head.arch.to_string(),
                     reason: format!("{} clip tensors for this backbone", clips.len()),
                 })
             }

@@ -1,5 +1,7 @@
-//! The crate's one error type: every message names the architecture, the state-dict key or the
-//! file it is about.
+//! The crate's one error type: every message names the model, the entry, the state-dict key or
+//! the file it is about.
+
+use std::path::PathBuf;
 
 use vbench_suite::Arch;
 
@@ -13,8 +15,34 @@ pub enum ModelError {
 
     /// The input does not fit the model (wrong variant, rank, channels, or a clip too short for a
     /// fixed-size pool).
-    #[error("{arch}: bad input: {reason}")]
-    BadInput { arch: Arch, reason: String },
+    #[error("{model}: bad input: {reason}")]
+    BadInput { model: String, reason: String },
+
+    /// No backend makes this entry's model.
+    #[error("{entry}: no model backend makes `{model}`")]
+    NoBackend { entry: String, model: String },
+
+    /// A checkpoint whose classifier has another class count than the entry's protocol.
+    #[error(
+        "{}: `{key}` is {checkpoint:?} in the checkpoint and {model:?} in the model: the checkpoint \
+         has {} classes, the entry's protocol {num_classes} (set `protocol.num_classes`)",
+        .file.display(), .checkpoint.first().copied().unwrap_or(0)
+    )]
+    ClassCount {
+        file: PathBuf,
+        key: String,
+        model: Vec<i64>,
+        checkpoint: Vec<i64>,
+        num_classes: i64,
+    },
+
+    /// A recorded op whose shapes no FLOPs formula can use.
+    #[error("{path} ({op}): {reason}")]
+    BadOpRecord {
+        path: String,
+        op: &'static str,
+        reason: String,
+    },
 
     /// Person boxes RoIAlign cannot use (not `[K, 5]`, not finite, a batch index that names no
     /// clip, a box needing an absurd sampling grid).
@@ -42,6 +70,27 @@ pub enum ModelError {
 
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
+
+    /// A TorchScript file that cannot be loaded or run (each message names the file).
+    #[error(transparent)]
+    TorchScript(#[from] vbench_torch_ext::TorchExtError),
+
+    /// A TorchScript forward that refused one view of the protocol.
+    #[error(
+        "{}: forward rejected the input {shapes} (the entry's `{layout}` input layout: {expected}): {message}",
+        .file.display()
+    )]
+    ForwardRejected {
+        file: PathBuf,
+        layout: &'static str,
+        expected: &'static str,
+        shapes: String,
+        message: String,
+    },
+
+    /// A model whose output is not what vbench scores.
+    #[error("{}: {reason}", .file.display())]
+    BadOutput { file: PathBuf, reason: String },
 }
 
 impl ModelError {

@@ -501,6 +501,8 @@ pub(crate) enum ActKind {
     Swish,
     /// `nn.GELU()` (exact).
     Gelu,
+    /// A head built with `activation=None`: scores are the logits. Records nothing (no op runs).
+    Identity,
 }
 
 impl From<vbench_suite::Activation> for ActKind {
@@ -508,6 +510,7 @@ impl From<vbench_suite::Activation> for ActKind {
         match a {
             vbench_suite::Activation::Softmax => ActKind::Softmax,
             vbench_suite::Activation::Sigmoid => ActKind::Sigmoid,
+            vbench_suite::Activation::None => ActKind::Identity,
         }
     }
 }
@@ -538,6 +541,7 @@ impl Act {
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let (y, op) = match self.kind {
+            ActKind::Identity => return Ok(x.shallow_clone()),
             ActKind::Relu => (x.f_relu(), OpKind::Relu),
             ActKind::Sigmoid => (x.f_sigmoid(), OpKind::Sigmoid),
             ActKind::Softmax => (x.f_softmax(1, None::<Kind>), OpKind::Softmax),

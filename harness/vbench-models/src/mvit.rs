@@ -455,7 +455,7 @@ impl Mvit {
         if size[2..] != self.pos.patch_embed_shape {
             let [t, h, w] = self.input_size;
             return Err(ModelError::BadInput {
-                arch: self.arch,
+                model: self.arch.to_string(),
                 reason: format!(
                     "{path}: the clip makes a {:?} patch grid; the position embeddings are sized \
                      for {:?}, i.e. {t} frames of {h}x{w}",

@@ -1,6 +1,6 @@
-//! Shape-level op recorder (`vbench_eval::flops` counts FLOPs from what it records). Every conv / norm / linear / pool / activation in
-//! this crate goes through a wrapper in `layers.rs` that reports here while a recording is active;
-//! FLOP conventions (multiply-adds, BN at 2 or 5 per element, ...) are applied by the consumer.
+//! Shape-level op recorder (`zoo::counting` counts FLOPs from what it records). Every conv / norm /
+//! linear / pool / activation in this crate goes through a wrapper in `layers.rs` that reports here
+//! while a recording is active.
 //!
 //! Shapes are exact on a batch-0 input (`[0, 3, T, H, W]`): libtorch computes output shapes without
 //! touching data, so a whole model can be "run" for its shapes at no cost.
@@ -38,6 +38,30 @@ pub enum OpKind {
     /// torchvision `roi_align` (AVA heads): `input_shape` is the feature map `[B, C, H, W]`,
     /// `output_shape` is `[K, C, PH, PW]` for K boxes. fvcore has no handle for it.
     RoiAlign,
+}
+
+impl OpKind {
+    /// The snake_case name, as serialized.
+    pub fn name(self) -> &'static str {
+        match self {
+            OpKind::Conv => "conv",
+            OpKind::BatchNorm => "batch_norm",
+            OpKind::Linear => "linear",
+            OpKind::MaxPool => "max_pool",
+            OpKind::AvgPool => "avg_pool",
+            OpKind::AdaptiveAvgPool => "adaptive_avg_pool",
+            OpKind::Relu => "relu",
+            OpKind::Sigmoid => "sigmoid",
+            OpKind::Softmax => "softmax",
+            OpKind::Swish => "swish",
+            OpKind::Add => "add",
+            OpKind::Mul => "mul",
+            OpKind::LayerNorm => "layer_norm",
+            OpKind::Matmul => "matmul",
+            OpKind::Gelu => "gelu",
+            OpKind::RoiAlign => "roi_align",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
