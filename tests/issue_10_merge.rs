@@ -67,6 +67,7 @@ fn header(p: &Protocol) -> Header {
         vbench_version: env!("CARGO_PKG_VERSION").into(),
         label_map: None,
         variant: None,
+        protocol_from: None,
     }
 }
 
@@ -148,6 +149,8 @@ fn results(p: &Protocol, accuracy: Measure<vbench_results::AccuracyResult>) -> R
             arch: "x3d_xs".into(),
             protocol: p.clone(),
             checkpoint_url: String::new(),
+            protocol_from: None,
+            model_file: None,
             published: Published::default(),
             notes: None,
             params: Measure::Skipped { reason: "-".into() },

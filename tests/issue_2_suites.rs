@@ -24,7 +24,12 @@ fn issue_2_builtin_suites_validate_with_expected_entries() {
     for p in &plans {
         for e in &p.entries {
             assert_eq!(e.id, format!("{}/{}", p.suite.name, e.name));
-            assert_eq!(e.protocol.alpha.is_some(), e.arch.is_slowfast(), "{}", e.id);
+            assert_eq!(
+                e.protocol.alpha.is_some(),
+                e.model.is_slowfast(),
+                "{}",
+                e.id
+            );
         }
     }
 }
@@ -37,7 +42,7 @@ fn issue_2_named_entries_exist_with_their_protocols() {
         (x.protocol.frames, x.protocol.sample_rate, x.protocol.crop),
         (4, 12, 182)
     );
-    assert_eq!(x.arch, Arch::X3dXs);
+    assert_eq!(x.arch(), Some(Arch::X3dXs));
     let sf = k400.entry("slowfast_r50_4x16").unwrap();
     assert_eq!(sf.protocol.alpha, Some(8));
     assert_eq!(sf.protocol.input_frames(), 32);

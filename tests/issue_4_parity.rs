@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 use tch::{nn, Device, Tensor};
-use vbench_models::{checkpoint, param_count, zoo_config, ModelInput, ModelOutput, VideoModel};
+use vbench_models::{checkpoint, param_count, zoo_config, ModelInput, ModelOutput, ZooNet};
 use vbench_suite::{Activation, Arch};
 use vbench_tests::{repo_root, venv_python, OracleIo};
 
@@ -174,7 +174,7 @@ fn issue_4_new_families_match_pytorchvideo() {
 /// The deployment form against PyTorchVideo's converted model and against our original form.
 fn check_deploy(
     case: &str,
-    deploy: &dyn VideoModel,
+    deploy: &dyn ZooNet,
     input: &ModelInput,
     original: &ModelOutput,
     get: &dyn Fn(&str) -> Tensor,

@@ -28,10 +28,9 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
-use tch::nn::VarStore;
 use tch::Device;
 use vbench_eval::flops::{self, Convention, Detail};
-use vbench_models::{zoo_config, ModelError};
+use vbench_models::{zoo_config, FlopsCount, ModelError, VideoModel, ZooModel};
 use vbench_suite::{all_suites, Arch, Entry, Protocol};
 use vbench_tests::{repo_root, venv_python};
 
@@ -54,12 +53,10 @@ fn entries() -> Vec<Entry> {
 
 /// Builds `e` (with `pools` replacing its head pool kernels), or `None` for an architecture the
 /// models crate does not build yet. Any other error fails the test.
-fn build(
-    e: &Entry,
-    pools: Option<&[[i64; 3]]>,
-) -> Option<(VarStore, Box<dyn vbench_models::VideoModel>)> {
+fn build(e: &Entry, pools: Option<&[[i64; 3]]>) -> Option<ZooModel> {
     let n = e.protocol.num_classes as i64;
-    let mut cfg = match zoo_config(e.arch, n, e.protocol.head_activation) {
+    let arch = e.arch().unwrap();
+    let mut cfg = match zoo_config(arch, n, e.protocol.head_activation) {
         Ok(cfg) => cfg,
         Err(ModelError::NotImplemented { .. }) => return None,
         Err(err) => panic!("{}: {err}", e.id),
@@ -68,11 +65,9 @@ fn build(
         cfg.set_head_pool_kernel_sizes(k)
             .unwrap_or_else(|err| panic!("{}: {err}", e.id));
     }
-    let vs = VarStore::new(Device::Cpu);
-    let model = cfg
-        .build(e.arch, &vs.root())
+    let model = ZooModel::from_config(arch, &cfg, Device::Cpu)
         .unwrap_or_else(|err| panic!("{}: {err}", e.id));
-    Some((vs, model))
+    Some(model)
 }
 
 struct Case {
@@ -89,29 +84,31 @@ struct Case {
     fvcore_eval: BTreeMap<String, u64>,
 }
 
-fn by_op(
-    id: &str,
-    ops: &[vbench_models::op_record::OpRecord],
-    c: Convention,
-) -> BTreeMap<String, u64> {
-    flops::by_operator(id, ops, c)
+/// The model's per-operator counts under `c`, the operators with a count only.
+fn by_op(count: &FlopsCount, c: Convention) -> BTreeMap<String, u64> {
+    count
+        .conventions
+        .iter()
+        .find(|x| x.convention == c)
         .unwrap()
-        .into_iter()
-        .filter(|(_, v)| *v > 0)
-        .map(|(k, v)| (k.to_string(), v))
+        .by_operator
+        .iter()
+        .filter(|(_, v)| **v > 0)
+        .map(|(k, v)| (k.clone(), *v))
         .collect()
 }
 
 /// The input and head pools an entry is checked at, and its per-operator counts there.
 fn case(e: &Entry, full: bool) -> Option<Case> {
-    let (vs, model) = build(e, None)?;
-    let ops = flops::shape_pass(&e.id, model.as_ref(), &e.protocol, Device::Cpu).unwrap();
-    let params = vbench_models::param_count(&vs);
-    let gflops = flops::total(&e.id, &ops, Convention::Fvcore2021).unwrap() as f64 / 1e9;
+    let model = build(e, None)?;
+    let count = model.flops(&e.protocol).unwrap();
+    let params = model.params().unwrap().count;
+    let gflops = count.total(Convention::Fvcore2021).unwrap() as f64 / 1e9;
     let heavy = !full && gflops > FULL_SIZE_MAX_GFLOPS;
-    let (protocol, head_pool, ops) = if heavy && reducible(e.arch) {
+    let arch = e.arch().unwrap();
+    let (protocol, head_pool, count) = if heavy && reducible(arch) {
         let zoo = zoo_config(
-            e.arch,
+            arch,
             e.protocol.num_classes as i64,
             e.protocol.head_activation,
         )
@@ -123,19 +120,19 @@ fn case(e: &Entry, full: bool) -> Option<Case> {
             crop: REDUCED_CROP,
             ..e.protocol.clone()
         };
-        let (_, model) = build(e, Some(&pools)).unwrap();
-        let ops = flops::shape_pass(&e.id, model.as_ref(), &protocol, Device::Cpu).unwrap();
-        (protocol, (pools != zoo).then_some(pools), ops)
+        let model = build(e, Some(&pools)).unwrap();
+        let count = model.flops(&protocol).unwrap();
+        (protocol, (pools != zoo).then_some(pools), count)
     } else {
-        (e.protocol.clone(), None, ops)
+        (e.protocol.clone(), None, count)
     };
     Some(Case {
         key: e.id.clone(),
-        arch: e.arch.to_string(),
+        arch: e.model.label(),
         params,
-        ops: ops.len(),
-        fvcore_2021: by_op(&e.id, &ops, Convention::Fvcore2021),
-        fvcore_eval: by_op(&e.id, &ops, Convention::FvcoreEval),
+        ops: count.ops.len(),
+        fvcore_2021: by_op(&count, Convention::Fvcore2021),
+        fvcore_eval: by_op(&count, Convention::FvcoreEval),
         reduced: protocol.crop != e.protocol.crop,
         protocol,
         head_pool,
@@ -297,17 +294,17 @@ fn issue_5_published_gflops_reproduced_and_params_equal_or_explained() {
     let (mut differing_params, mut reproduced) = (Vec::new(), Vec::new());
     let mut failures = Vec::new();
     for e in entries() {
-        gflops_rows += e.reference.gflops.is_some() as usize;
-        params_rows += e.reference.params_m.is_some() as usize;
-        let Some((vs, model)) = build(&e, None) else {
-            if e.reference.gflops.is_some() {
+        gflops_rows += e.published.gflops.is_some() as usize;
+        params_rows += e.published.params_m.is_some() as usize;
+        let Some(model) = build(&e, None) else {
+            if e.published.gflops.is_some() {
                 failures.push(format!("{}: a published GFLOPs row is not built", e.id));
             }
             not_covered.push(e.id.clone());
             continue;
         };
-        let s = flops::measure(&e, model.as_ref(), &vs, Detail::None, None).unwrap();
-        if let Some(published) = e.reference.gflops {
+        let s = flops::measure(&e, &model, Detail::None, None).unwrap();
+        if let Some(published) = e.published.gflops {
             let matching: Vec<_> = s
                 .flops
                 .conventions
@@ -340,7 +337,7 @@ fn issue_5_published_gflops_reproduced_and_params_equal_or_explained() {
             }
             reproduced.push(format!("{}: {published} by {label:?}", e.id));
         }
-        if let Some(published) = e.reference.params_m {
+        if let Some(published) = e.published.params_m {
             match (s.params.matches_published, &s.params.note) {
                 (Some(true), None) => {}
                 (Some(false), Some(note)) => differing_params.push((e.id.clone(), note.clone())),

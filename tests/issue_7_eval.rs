@@ -10,7 +10,6 @@
 //!   Kinetics-400 names (the embedded copy equals the shared list), clear errors.
 
 use std::path::{Path, PathBuf};
-use tch::nn::VarStore;
 use vbench_data::datasets::{
     kinetics400_classes, load_manifest, manifest_hash, Labels, Manifest, ManifestOptions, Sample,
     Source,
@@ -55,17 +54,12 @@ fn protocol(classes: u32, act: Activation, agg: Aggregation, clips: u32, crops: 
     }
 }
 
-fn model(p: &Protocol) -> (VarStore, Box<dyn VideoModel>) {
+fn model(p: &Protocol) -> Box<dyn VideoModel> {
     tch::manual_seed(7);
-    let vs = VarStore::new(tch::Device::Cpu);
-    let m = vbench_models::build(
-        Arch::X3dXs,
-        p.num_classes as i64,
-        p.head_activation,
-        &vs.root(),
+    let cfg = vbench_models::zoo_config(Arch::X3dXs, p.num_classes as i64, p.head_activation);
+    Box::new(
+        vbench_models::ZooModel::from_config(Arch::X3dXs, &cfg.unwrap(), tch::Device::Cpu).unwrap(),
     )
-    .unwrap();
-    (vs, m)
 }
 
 fn sample(id: &str, labels: Labels, source: Source) -> Sample {
@@ -120,7 +114,7 @@ fn scored(o: &VideoOutcome) -> &VideoPrediction {
 #[test]
 fn issue_7_eval_charades_style_max_of_sigmoid_and_map() {
     let p = protocol(157, Activation::Sigmoid, Aggregation::Max, 2, 3);
-    let (_vs, m) = model(&p);
+    let m = model(&p);
     let samples = [
         sample(
             "a",
@@ -159,6 +153,7 @@ fn issue_7_eval_charades_style_max_of_sigmoid_and_map() {
         vbench_version: String::new(),
         label_map: None,
         variant: None,
+        protocol_from: None,
     };
     let (mut w, done) = PredictionsWriter::open(&path, &header, false).unwrap();
     assert_eq!(done.scored(), 0);
@@ -214,7 +209,7 @@ fn issue_7_eval_charades_style_max_of_sigmoid_and_map() {
 #[test]
 fn issue_7_eval_batching_and_threads_do_not_change_scores() {
     let p = protocol(400, Activation::Softmax, Aggregation::Sum, 2, 3);
-    let (_vs, m) = model(&p);
+    let m = model(&p);
     let samples = [
         sample("b", Labels::Single(3), Source::Video(video("short.avi"))),
         sample(

@@ -141,7 +141,7 @@ fn no_nvml_and_no_cuda_are_reasons_not_panics() {
         return;
     }
     let (plan, i) = vbench_suite::find_entry("k400/x3d_xs").unwrap();
-    let (_vs, model) = vbench_eval::model::build_model(&plan.entries[i], Device::Cpu).unwrap();
+    let model = vbench_eval::model::build_model(&plan.entries[i], Device::Cpu).unwrap();
     let opts = LatencyOptions {
         device: Device::Cuda(0),
         ..LatencyOptions::default()
@@ -158,7 +158,7 @@ fn no_nvml_and_no_cuda_are_reasons_not_panics() {
 fn latency_of_x3d_xs_on_cpu_is_complete() {
     let (plan, i) = vbench_suite::find_entry("k400/x3d_xs").unwrap();
     let e = &plan.entries[i];
-    let (_vs, model) = vbench_eval::model::build_model(e, Device::Cpu).unwrap();
+    let model = vbench_eval::model::build_model(e, Device::Cpu).unwrap();
     tch::set_num_threads(1);
     let opts = LatencyOptions {
         warmup: 1,
@@ -189,22 +189,23 @@ fn int8_efficient_x3d_runs_as_torchscript_on_qnnpack() {
     let dir = tempfile::tempdir().unwrap();
     run_oracle("latency_int8.py", &[dir.path()]);
     let file = dir.path().join("xs_int8.pt");
-    let module = latency::load_torchscript(&file, Device::Cpu, true).unwrap();
+    let (plan, i) = vbench_suite::find_entry("mobile/efficient_x3d_xs_int8").unwrap();
+    let e = &plan.entries[i];
+    // Through the model seam: the int8 entry runs its published file on QNNPACK.
+    let module = vbench_eval::model::load_model(e, Some(&file), Device::Cpu).unwrap();
     // Same file, same input, same quantized kernels: the output must be the oracle's.
     let io: std::collections::HashMap<String, Tensor> =
         Tensor::read_safetensors(dir.path().join("io.safetensors"))
             .unwrap()
             .into_iter()
             .collect();
-    let y = tch::no_grad(|| module.forward_ts(&[&io["input"]])).unwrap();
+    let input = vbench_models::ModelInput::Single(io["input"].shallow_clone());
+    let y = module.forward(&input).unwrap().scores;
     let diff = (&y - &io["output"]).abs().max().double_value(&[]);
     assert!(
         diff < 1e-5,
         "TorchScript output differs from PyTorch's by {diff}"
     );
-
-    let (plan, i) = vbench_suite::find_entry("mobile/efficient_x3d_xs_int8").unwrap();
-    let e = &plan.entries[i];
     tch::set_num_threads(1);
     let opts = LatencyOptions {
         precision: "int8".into(),
@@ -213,7 +214,7 @@ fn int8_efficient_x3d_runs_as_torchscript_on_qnnpack() {
         max_time: Duration::from_secs(60),
         ..LatencyOptions::default()
     };
-    let r = latency::measure_torchscript(e, &module, &opts).unwrap();
+    let r = latency::measure_model(e, module.as_ref(), &opts).unwrap();
     assert!(
         r.samples_ms.len() >= 3 && r.warmup >= 3,
         "TorchScript gets ≥ 3 warm-ups"
@@ -227,13 +228,14 @@ fn int8_efficient_x3d_runs_as_torchscript_on_qnnpack() {
     // `vbench run`'s path: the int8 entry times its cached TorchScript file, or says it is missing
     // (never the fp32 model under the int8 label). The fp32 model passed in is not used.
     let (k400, x) = vbench_suite::find_entry("k400/x3d_xs").unwrap();
-    let (_vs, fp32) = vbench_eval::model::build_model(&k400.entries[x], Device::Cpu).unwrap();
+    let fp32 = vbench_eval::model::build_model(&k400.entries[x], Device::Cpu).unwrap();
     let empty = tempfile::tempdir().unwrap();
     match latency::measure_entry(e, fp32.as_ref(), &opts, Some(empty.path())) {
         vbench_results::Measure::Skipped { reason } => assert!(reason.contains("not found")),
         other => panic!("expected skipped, got {}", other.status()),
     }
-    std::fs::copy(&file, dir.path().join(&e.checkpoint.file)).unwrap();
+    let cached = dir.path().join(e.checkpoint.as_ref().unwrap().file_name());
+    std::fs::copy(&file, cached).unwrap();
     let fp32_opts = LatencyOptions {
         precision: "fp32".into(),
         ..opts

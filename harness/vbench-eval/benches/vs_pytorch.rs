@@ -96,10 +96,11 @@ impl Worker {
         let act = match p.head_activation {
             Activation::Softmax => "softmax",
             Activation::Sigmoid => "sigmoid",
+            Activation::None => "none",
         };
         let mut cmd = Command::new(&python);
         cmd.arg(&script)
-            .args(["--arch", e.arch.name(), "--activation", act])
+            .args(["--arch", &e.model.label(), "--activation", act])
             .args(["--classes", &p.num_classes.to_string()])
             .args([
                 "--frames",
@@ -225,10 +226,8 @@ fn compare(e: &Entry, a: &Args) -> Res<Comparison> {
     let mut worker = Worker::start(e, a, dir.path())?;
     let pid = worker.child.id();
 
-    let (mut vs, model) = vbench_eval::model::build_model(e, tch::Device::Cpu)?;
     let weights = dir.path().join("model.pth");
-    let sd = vbench_models::checkpoint::read_state_dict(&weights)?;
-    vbench_models::checkpoint::load_strict(&mut vs, sd, &weights)?;
+    let model = vbench_eval::model::load_model(e, Some(&weights), tch::Device::Cpu)?;
     let io: std::collections::HashMap<String, Tensor> =
         Tensor::read_safetensors(dir.path().join("io.safetensors"))?
             .into_iter()

@@ -1,11 +1,12 @@
-//! An entry's model, as the measurements need it: built with PyTorchVideo-style random init (params,
-//! FLOPs and latency do not depend on the values), or with a checkpoint loaded strictly (accuracy,
-//! `vbench infer`, `vbench forward`).
+//! An entry's model through the model seam ([`vbench_models::load_model`]), as the measurements
+//! need it: with random init (params, FLOPs and latency do not depend on the values; a TorchScript
+//! file carries its own weights), or with its weights loaded (accuracy, `vbench infer`,
+//! `vbench forward`: a checkpoint strictly, a TorchScript file as it is).
 
 use std::path::Path;
-use tch::{nn::VarStore, Device};
-use vbench_models::checkpoint::{load_strict, read_state_dict, CheckpointError};
-use vbench_models::{ModelError, VideoModel};
+use tch::Device;
+use vbench_models::checkpoint::CheckpointError;
+use vbench_models::{LoadOptions, ModelError, VideoModel, Weights};
 use vbench_suite::Entry;
 
 #[derive(Debug, thiserror::Error)]
@@ -32,46 +33,41 @@ pub enum LoadError {
     },
 }
 
-fn build(e: &Entry, vs: &VarStore) -> Result<Box<dyn VideoModel>, ModelError> {
-    vbench_models::build(
-        e.arch,
-        e.protocol.num_classes as i64,
-        e.protocol.head_activation,
-        &vs.root(),
-    )
+/// `e`'s model with random init (zoo) or as its file holds it (TorchScript), on `device`. The
+/// error says why there is none (it becomes a `not_implemented` or failed measure).
+pub fn build_model(e: &Entry, device: Device) -> Result<Box<dyn VideoModel>, String> {
+    load_model(e, None, device).map_err(|err| match err {
+        LoadError::Model { source, .. } => source.to_string(),
+        other => other.to_string(),
+    })
 }
 
-/// A freshly built model with PyTorchVideo-style random init, on `device`. The error is the reason
-/// an architecture is not built (it becomes a `not_implemented` measure).
-pub fn build_model(e: &Entry, device: Device) -> Result<(VarStore, Box<dyn VideoModel>), String> {
-    let vs = VarStore::new(device);
-    let model = build(e, &vs).map_err(|err| err.to_string())?;
-    Ok((vs, model))
-}
-
-/// Builds `entry`'s model and loads `weights` strictly.
+/// `entry`'s model with `weights` (a checkpoint, loaded strictly; an int8 entry's published file);
+/// `None`: random init, or the TorchScript file itself.
 pub fn load_model(
     entry: &Entry,
-    weights: &Path,
+    weights: Option<&Path>,
     device: Device,
-) -> Result<(VarStore, Box<dyn VideoModel>), LoadError> {
-    let mut vs = VarStore::new(device);
-    let model = build(entry, &vs).map_err(|source| LoadError::Model {
-        entry: entry.id.clone(),
-        source: Box::new(source),
-    })?;
-    let checkpoint = |source: CheckpointError| match source {
-        CheckpointError::Mismatch { .. } => LoadError::CheckpointMismatch {
-            entry: entry.id.clone(),
-            arch: entry.arch.to_string(),
-            source: Box::new(source),
-        },
-        _ => LoadError::Checkpoint {
-            entry: entry.id.clone(),
-            source: Box::new(source),
-        },
+) -> Result<Box<dyn VideoModel>, LoadError> {
+    let opts = LoadOptions {
+        device,
+        weights: weights.map_or(Weights::Random, Weights::File),
     };
-    let tensors = read_state_dict(weights).map_err(checkpoint)?;
-    load_strict(&mut vs, tensors, weights).map_err(checkpoint)?;
-    Ok((vs, model))
+    vbench_models::load_model(entry, &opts).map_err(|err| match err {
+        ModelError::Checkpoint(source @ CheckpointError::Mismatch { .. }) => {
+            LoadError::CheckpointMismatch {
+                entry: entry.id.clone(),
+                arch: entry.model.label(),
+                source: Box::new(source),
+            }
+        }
+        ModelError::Checkpoint(source) => LoadError::Checkpoint {
+            entry: entry.id.clone(),
+            source: Box::new(source),
+        },
+        source => LoadError::Model {
+            entry: entry.id.clone(),
+            source: Box::new(source),
+        },
+    })
 }

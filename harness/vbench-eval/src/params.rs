@@ -1,21 +1,22 @@
-//! Parameter counts, as PyTorchVideo's `sum(p.numel() for p in model.parameters())`.
+//! Parameter counts, as PyTorchVideo's `sum(p.numel() for p in model.parameters())` (a frozen
+//! TorchScript module's graph constants, said so), against the published count.
 
 use std::sync::OnceLock;
-use tch::nn::VarStore;
-use vbench_models::op_record::{OpKind, OpRecord};
+use vbench_models::{OpCost, ParamCount, ParamSource};
 use vbench_results::ParamsResult;
 use vbench_suite::Entry;
 
-/// `vs`'s trainable parameters against `e`'s published count (`note` is filled by
-/// `flops::measure`, which knows the head from the recorded ops).
-pub fn params_result(e: &Entry, vs: &VarStore) -> ParamsResult {
-    let count = vbench_models::param_count(vs);
-    let millions = count as f64 / 1e6;
+/// The model's count against `e`'s published one (`note` is filled by `flops::measure`, which
+/// knows the head from the ops that ran).
+pub fn params_result(e: &Entry, p: &ParamCount) -> ParamsResult {
+    let millions = p.count as f64 / 1e6;
     ParamsResult {
-        count,
+        count: p.count,
         millions,
-        matches_published: e.reference.params_m.map(|p| p.matches(millions)),
+        matches_published: e.published.params_m.map(|m| m.matches(millions)),
         note: None,
+        counted_from: (p.source == ParamSource::FrozenConstants)
+            .then(|| "frozen_constants".to_string()),
     }
 }
 
@@ -62,18 +63,18 @@ fn signed(n: i64) -> String {
 /// Why `count` does not print as the published params, where it does not: a head with another
 /// built-in suite's class count (computed from the recorded head), else the exact difference to
 /// the printed value and the range its rounding allows.
-pub fn params_note(entry: &Entry, count: i64, ops: &[OpRecord]) -> Option<String> {
-    let published = entry.reference.params_m?;
+pub fn params_note(entry: &Entry, count: i64, ops: &[OpCost]) -> Option<String> {
+    let published = entry.published.params_m?;
     if published.matches(count as f64 / 1e6) {
         return None;
     }
     let own = entry.protocol.num_classes as i64;
-    // The classifier is the last linear op; its weight is [classes, in_features], plus a bias.
+    // The classifier is the last linear op: [.., in_features] → [.., classes], plus a bias.
     let head_in = ops
         .iter()
         .rev()
-        .find(|r| r.op == OpKind::Linear)
-        .and_then(|r| r.weight_shape.as_ref()?.get(1).copied());
+        .find(|r| r.op == "linear")
+        .and_then(|r| r.input_shape.last().copied());
     if let Some(fan_in) = head_in {
         for (n, suite) in suite_class_counts() {
             let n = *n as i64;
@@ -118,26 +119,17 @@ mod tests {
         plan.entries[i].clone()
     }
 
-    fn rec(op: OpKind, input: &[i64], output: &[i64], weight: Option<&[i64]>) -> OpRecord {
-        OpRecord {
-            path: "blocks.0.x".into(),
-            op,
-            input_shape: input.to_vec(),
-            output_shape: output.to_vec(),
-            weight_shape: weight.map(<[i64]>::to_vec),
-            groups: 1,
-        }
-    }
-
     #[test]
     fn flops_params_notes_explain_or_quantify() {
-        let head = |classes, fan_in| {
-            vec![rec(
-                OpKind::Linear,
-                &[0, fan_in],
-                &[0, classes],
-                Some(&[classes, fan_in]),
-            )]
+        let head = |classes: i64, fan_in: i64| {
+            vec![OpCost {
+                path: "blocks.0.x".into(),
+                op: "linear".into(),
+                input_shape: vec![0, fan_in],
+                output_shape: vec![0, classes],
+                flops: [Some(0); 3],
+                params: 0,
+            }]
         };
         // 174-class SSv2 Slow R50 printed with the 157-class count.
         let ssv2 = entry("ssv2/slow_r50");

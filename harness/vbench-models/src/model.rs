@@ -147,6 +147,12 @@ pub trait VideoModel: Send {
 
     fn params(&self) -> Result<ParamCount>;
 
+    /// Warm-up forwards a latency measurement needs at least (TorchScript's profiling executor
+    /// specialises the graph during the first two calls).
+    fn min_warmup(&self) -> u32 {
+        0
+    }
+
     /// FLOPs of one view of `protocol` (one clip, batch 1), under every convention.
     fn flops(&self, protocol: &Protocol) -> Result<FlopsCount>;
 }

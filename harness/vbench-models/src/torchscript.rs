@@ -219,6 +219,10 @@ impl VideoModel for TorchScriptModel {
         self.scores(logits)
     }
 
+    fn min_warmup(&self) -> u32 {
+        3
+    }
+
     fn params(&self) -> Result<ParamCount> {
         let p = self.module.params()?;
         Ok(ParamCount {
@@ -360,6 +364,10 @@ impl VideoModel for Int8Model {
             scores: out.shallow_clone(),
             pre_activation: out,
         })
+    }
+
+    fn min_warmup(&self) -> u32 {
+        3
     }
 
     fn params(&self) -> Result<ParamCount> {

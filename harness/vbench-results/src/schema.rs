@@ -128,9 +128,17 @@ impl<T> Measure<T> {
 pub struct EntryResult {
     pub id: String,
     pub name: String,
+    /// The model's label: the zoo architecture, or `torchscript:<file name>`.
     pub arch: String,
     pub protocol: Protocol,
+    /// The official checkpoint's URL; empty for one's own weights and TorchScript files.
     pub checkpoint_url: String,
+    /// The zoo entry whose protocol this entry took (`protocol_from`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol_from: Option<String>,
+    /// One's own model or weights file, and its sha256.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_file: Option<ModelFile>,
     pub published: Published,
     pub notes: Option<String>,
     pub params: Measure<ParamsResult>,
@@ -142,7 +150,15 @@ pub struct EntryResult {
     pub variants: Vec<crate::variants::VariantResult>,
 }
 
-/// The reference row's numbers, as printed.
+/// A file of the user's that decides an entry's numbers: a TorchScript model or a checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelFile {
+    pub path: String,
+    pub sha256: String,
+}
+
+/// The published numbers an entry is judged against, as printed: its reference row's, or numbers
+/// written in the suite.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Published {
     pub top1: Option<Printed>,
@@ -153,20 +169,36 @@ pub struct Published {
     pub views: Option<(u32, u32)>,
     pub latency_ms: Option<Printed>,
     pub latency_device: Option<String>,
+    /// The FLOPs convention the published GFLOPs were counted under, where the source says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gflops_convention: Option<String>,
+    /// Where the numbers come from when not (only) a reference row: `inline`, `table+inline`,
+    /// `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 impl Published {
-    /// The numbers of a published table's row.
-    pub fn from_reference(r: &vbench_suite::ReferenceRow) -> Published {
+    /// What an entry is judged against: its reference row's numbers, or those written in the
+    /// suite (`source` says which, absent for a plain table row).
+    pub fn from_suite(p: &vbench_suite::Published) -> Published {
+        use vbench_suite::PublishedSource;
         Published {
-            top1: r.top1,
-            top5: r.top5,
-            map: r.map,
-            gflops: r.gflops,
-            params_m: r.params_m,
-            views: r.spatial_views.zip(r.temporal_views),
-            latency_ms: r.latency_ms,
-            latency_device: r.latency_device.clone(),
+            top1: p.top1,
+            top5: p.top5,
+            map: p.map,
+            gflops: p.gflops,
+            params_m: p.params_m,
+            views: p.views,
+            latency_ms: p.latency_ms,
+            latency_device: p.latency_device.clone(),
+            gflops_convention: p.gflops_convention.map(|c| c.name().to_string()),
+            source: match &p.source {
+                PublishedSource::Table { .. } => None,
+                PublishedSource::TableAndInline { .. } => Some("table+inline".into()),
+                PublishedSource::Inline => Some("inline".into()),
+                PublishedSource::None => Some("none".into()),
+            },
         }
     }
 }
@@ -179,6 +211,10 @@ pub struct ParamsResult {
     pub matches_published: Option<bool>,
     /// Why it differs, where the cause is known.
     pub note: Option<String>,
+    /// `frozen_constants`: a frozen TorchScript module has no parameters; its weights are graph
+    /// constants and those were counted. Absent: `parameters()`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counted_from: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -189,6 +225,10 @@ pub struct FlopsResult {
     pub reproduced_by: Option<String>,
     pub note: Option<String>,
     pub breakdown: Vec<LayerFlops>,
+    /// Ops that ran and that no convention counts (fvcore has no handle for them), with how often
+    /// each ran: listed, never estimated.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub uncounted_ops: std::collections::BTreeMap<String, usize>,
 }
 
 impl FlopsResult {

@@ -173,6 +173,20 @@ impl FlopsConvention {
     pub fn from_name(s: &str) -> Option<FlopsConvention> {
         FlopsConvention::ALL.into_iter().find(|c| c.name() == s)
     }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            FlopsConvention::Fvcore2021 => {
+                "conv + linear/matmul, norms at 5 per element (fvcore Mar-Jun 2021; fvcore on a train() model)"
+            }
+            FlopsConvention::ConvLinear => {
+                "conv + linear/matmul only, norms not counted (fvcore before Mar 2021)"
+            }
+            FlopsConvention::FvcoreEval => {
+                "fvcore's default on an eval() model: BatchNorm at 2 per element, LayerNorm at 5"
+            }
+        }
+    }
 }
 
 impl std::fmt::Display for FlopsConvention {

@@ -48,11 +48,11 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         entry.protocol.spatial_crops = c;
     }
     let (views, source) = match (&args.video, &args.data_root, &args.keyframe) {
-        (Some(video), None, None) if !entry.arch.is_detector() => (
+        (Some(video), None, None) if !entry.model.is_detector() => (
             extract_views(video, &entry.protocol)?,
             video.display().to_string(),
         ),
-        (None, Some(root), Some(key)) if entry.arch.is_detector() => {
+        (None, Some(root), Some(key)) if entry.model.is_detector() => {
             let suite = entry.id.split('/').next().unwrap_or_default();
             let plan = vbench_suite::load_suite(args.suite.as_deref().unwrap_or(suite))?;
             let list = ManifestOptions::for_entry(&entry.protocol, plan.suite.split);
@@ -72,7 +72,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
                 key.clone(),
             )
         }
-        _ if entry.arch.is_detector() => {
+        _ if entry.model.is_detector() => {
             bail!(
                 "{} is an AVA detector: give --data-root D --keyframe VIDEO_ID,SSSS, not a video",
                 entry.id

@@ -47,12 +47,20 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         );
     }
     for e in entries {
+        // One's own weights and TorchScript files are not downloaded.
+        let Some(vbench_suite::Checkpoint::Official { file, url }) = &e.checkpoint else {
+            println!(
+                "{}: nothing to fetch ({} has no official checkpoint)",
+                e.id, e.model
+            );
+            continue;
+        };
         let bar = ProgressBar::new(0)
             .with_style(style.clone())
-            .with_message(e.checkpoint.file.clone());
+            .with_message(file.clone());
         let outcome = match &args.from {
-            Some(dir) => cache.import_from(dir, &e.checkpoint.url, &e.checkpoint.file),
-            None => cache.fetch(&e.checkpoint.url, &e.checkpoint.file, &mut |done, total| {
+            Some(dir) => cache.import_from(dir, url, file),
+            None => cache.fetch(url, file, &mut |done, total| {
                 if let Some(t) = total {
                     bar.set_length(t);
                 }

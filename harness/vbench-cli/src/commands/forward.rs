@@ -36,7 +36,8 @@ pub struct Args {
 pub fn exec(args: Args) -> Result<ExitCode> {
     let entry = super::common::resolve_entry(None, &args.entry)?;
     let device = super::common::parse_device(&args.device)?;
-    let (_vs, model) = load_model(&entry, &args.weights, device)?;
+    let weights = vbench_eval::accuracy::evaluate::weights_to_load(&entry, &args.weights);
+    let model = load_model(&entry, weights, device)?;
     let mut tensors: HashMap<String, Tensor> = Tensor::read_safetensors(&args.input)
         .with_context(|| format!("{}: cannot read safetensors", args.input.display()))?
         .into_iter()

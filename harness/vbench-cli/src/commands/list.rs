@@ -27,17 +27,17 @@ fn metrics(entries: &[&Entry]) -> Vec<&'static Metric> {
             matches!(m.shown, Shown::Always { .. })
                 || entries
                     .iter()
-                    .any(|e| (m.published)(&Published::from_reference(&e.reference)).is_some())
+                    .any(|e| (m.published)(&Published::from_suite(&e.published)).is_some())
         })
         .collect()
 }
 
 fn row(e: &Entry, metrics: &[&Metric]) -> Vec<String> {
     let pr = &e.protocol;
-    let published = Published::from_reference(&e.reference);
+    let published = Published::from_suite(&e.published);
     let mut row = vec![
         e.id.clone(),
-        e.arch.to_string(),
+        e.model.label(),
         pr.frames.to_string(),
         pr.sample_rate.to_string(),
         pr.alpha.map(|a| a.to_string()).unwrap_or_default(),
@@ -51,9 +51,13 @@ fn row(e: &Entry, metrics: &[&Metric]) -> Vec<String> {
     ];
     row.extend(metrics.iter().map(|m| p((m.published)(&published))));
     row.extend([
-        p(e.reference.gflops),
-        p(e.reference.params_m),
-        e.checkpoint.url.clone(),
+        p(e.published.gflops),
+        p(e.published.params_m),
+        e.checkpoint
+            .as_ref()
+            .and_then(|c| c.url())
+            .unwrap_or_default()
+            .to_string(),
     ]);
     row
 }

@@ -37,7 +37,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
     let only = args
         .convention
         .as_deref()
-        .map(Convention::parse)
+        .map(vbench_eval::flops::parse_convention)
         .transpose()?;
     check_format(&args.format, &["table", "csv", "json"])?;
     let plans = match &args.suite {

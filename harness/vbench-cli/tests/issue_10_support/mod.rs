@@ -116,7 +116,7 @@ pub fn make_weights(dir: &Path) -> PathBuf {
     let entry = plan.entries.iter().find(|e| e.name == ENTRY).unwrap();
     let vs = tch::nn::VarStore::new(tch::Device::Cpu);
     let _model = vbench_models::build(
-        entry.arch,
+        entry.arch().unwrap(),
         entry.protocol.num_classes as i64,
         entry.protocol.head_activation,
         &vs.root(),

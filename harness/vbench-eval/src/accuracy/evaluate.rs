@@ -22,12 +22,18 @@ use vbench_results::predictions::{
     RecordStatus, ViewRecord, WeightsInfo,
 };
 use vbench_results::{AccuracyResult, Measure};
-use vbench_suite::{Dataset, Entry, Fold, Task, Variant};
+use vbench_suite::{Checkpoint, Dataset, Entry, Fold, ModelSource, Task, Variant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
     #[error(transparent)]
     Load(#[from] LoadError),
+    #[error("{entry}: {} holds its own weights; --weights {} is not used with it", .model.display(), .weights.display())]
+    WeightsForTorchScript {
+        entry: String,
+        model: PathBuf,
+        weights: PathBuf,
+    },
     #[error(transparent)]
     Weights(#[from] WeightsError),
     #[error(transparent)]
@@ -58,44 +64,72 @@ pub struct ResolvedWeights {
     pub note: Option<String>,
 }
 
-/// Resolves the weights file and its sha256. `Ok(None)`: not in the cache (a skip, not a failure).
-/// A cache file without a record is imported ([`WeightsCache::verify_or_import`]); `fallback` is
-/// the manifest that records it when the cache folder is not writable.
+/// Resolves the file that decides the entry's numbers and its sha256: a TorchScript entry's file,
+/// the `--weights` file, the entry's own checkpoint path, or its official checkpoint from the cache.
+/// `Ok(None)`: an official checkpoint not in the cache (a skip, not a failure). A cache file
+/// without a record is imported ([`WeightsCache::verify_or_import`]); `fallback` is the manifest
+/// that records it when the cache folder is not writable.
 pub fn resolve_weights(
     entry: &Entry,
     source: &WeightsSource,
     fallback: Option<&Path>,
 ) -> Result<Option<ResolvedWeights>> {
-    match source {
-        WeightsSource::File(p) => {
-            if !p.exists() {
-                return Err(EvalError::Load(LoadError::Checkpoint {
-                    entry: entry.id.clone(),
-                    source: Box::new(CheckpointError::NotFound { file: p.clone() }),
-                }));
-            }
-            Ok(Some(ResolvedWeights {
-                path: p.clone(),
-                sha256: sha256_file(p)?,
-                note: None,
-            }))
+    let file = |p: &PathBuf| -> Result<Option<ResolvedWeights>> {
+        if !p.exists() {
+            return Err(EvalError::Load(LoadError::Checkpoint {
+                entry: entry.id.clone(),
+                source: Box::new(CheckpointError::NotFound { file: p.clone() }),
+            }));
         }
-        WeightsSource::Cache(dir) => {
-            let cache = WeightsCache::new(dir);
-            let c = &entry.checkpoint;
-            Ok(cache
-                .verify_or_import(&c.file, &c.url, fallback)?
+        Ok(Some(ResolvedWeights {
+            path: p.clone(),
+            sha256: sha256_file(p)?,
+            note: None,
+        }))
+    };
+    match (&entry.model, &entry.checkpoint, source) {
+        (ModelSource::TorchScript { path, .. }, _, WeightsSource::File(w)) => {
+            Err(EvalError::WeightsForTorchScript {
+                entry: entry.id.clone(),
+                model: path.clone(),
+                weights: w.clone(),
+            })
+        }
+        (ModelSource::TorchScript { path, .. }, _, _) => file(path),
+        (_, _, WeightsSource::File(p)) => file(p),
+        (_, Some(Checkpoint::Path(p)), WeightsSource::Cache(_)) => file(p),
+        (_, Some(Checkpoint::Official { file, url }), WeightsSource::Cache(dir)) => {
+            Ok(WeightsCache::new(dir)
+                .verify_or_import(file, url, fallback)?
                 .map(|v| ResolvedWeights {
                     note: v.import_note(),
                     path: v.path,
                     sha256: v.entry.sha256,
                 }))
         }
+        (_, None, WeightsSource::Cache(_)) => Ok(None),
     }
 }
 
 /// Where a run records checkpoints it imported when the weights folder is not writable.
 pub const RUN_WEIGHTS_MANIFEST: &str = "weights-manifest.json";
+
+/// The weights to load for `entry` from the resolved file: none for a TorchScript file (it holds
+/// them).
+pub fn weights_to_load<'a>(entry: &Entry, file: &'a Path) -> Option<&'a Path> {
+    match entry.model {
+        ModelSource::TorchScript { .. } => None,
+        ModelSource::Zoo(_) => Some(file),
+    }
+}
+
+/// The entry's checkpoint file name, for messages.
+pub fn checkpoint_name(entry: &Entry) -> String {
+    entry
+        .checkpoint
+        .as_ref()
+        .map_or_else(|| entry.model.label(), |c| c.file_name())
+}
 
 /// What the dataset evaluation of one entry needs besides the entry.
 #[derive(Debug, Clone)]
@@ -185,7 +219,7 @@ pub fn measure_accuracy(
                 "checkpoint {} is not in the weights folder {dir}: copy the official file \
                  there (it is imported on first use), run `vbench fetch --suite {} --entry {}`, \
                  or pass --weights FILE for a single entry",
-                entry.checkpoint.file, opts.suite, entry.name
+                checkpoint_name(entry), opts.suite, entry.name
             )));
         }
         Err(e) => return Ok(failed(e)),
@@ -209,15 +243,16 @@ fn evaluate_dataset(
     (weights, sha256): &(PathBuf, String),
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Measure<AccuracyResult>> {
-    let (mut vs, model) = load_model(entry, weights, opts.eval.device)?;
-    let (model, _applied) = variant::apply(opts.variant, &mut vs, model, &entry.protocol)?;
+    let model = load_model(entry, weights_to_load(entry, weights), opts.eval.device)?;
+    let (model, _applied) = variant::apply(opts.variant, model, &entry.protocol)?;
     // X3D XS/S/M share every shape: a strict load cannot tell their checkpoints apart.
-    if let WeightsSource::File(f) = &opts.weights {
-        if f.file_name().is_some_and(|n| *n != *entry.checkpoint.file) {
+    if let (WeightsSource::File(f), Some(Checkpoint::Official { file, .. })) =
+        (&opts.weights, &entry.checkpoint)
+    {
+        if f.file_name().is_some_and(|n| *n != **file) {
             progress(Progress::Note(format!(
-                "--weights {} is not named like the entry's checkpoint {}",
+                "--weights {} is not named like the entry's checkpoint {file}",
                 f.display(),
-                entry.checkpoint.file
             )));
         }
     }
@@ -346,7 +381,7 @@ fn predictions_header(
         vbench_predictions: vbench_results::predictions::FORMAT_VERSION,
         transform: vbench_data::transforms::TRANSFORM_VERSION,
         entry: entry.id.clone(),
-        arch: entry.arch.to_string(),
+        arch: entry.model.label(),
         task: match opts.dataset.task() {
             Task::MultiLabel => "multi_label".into(),
             Task::Detection => vbench_results::predictions::TASK_DETECTION.into(),
@@ -376,6 +411,7 @@ fn predictions_header(
                 .collect()
         }),
         variant: (opts.variant != Variant::Fp32).then_some(opts.variant),
+        protocol_from: entry.protocol_from.clone(),
     }
 }
 

@@ -2,7 +2,9 @@
 //! aggregation) with given weights, through the same [`run_videos`] loop as the dataset
 //! evaluation; the highest classes and every score.
 
-use crate::accuracy::evaluate::{resolve_weights, EvalError, WeightsSource};
+use crate::accuracy::evaluate::{
+    checkpoint_name, resolve_weights, weights_to_load, EvalError, WeightsSource,
+};
 use crate::accuracy::pipeline::{run_videos, EvalOptions, VideoJob, VideoOutcome};
 use crate::model::{load_model, LoadError};
 use crate::timing::{set_threads, BadThreads};
@@ -73,7 +75,7 @@ pub struct InferOptions {
 /// Runs the video through the entry's protocol with its checkpoint.
 pub fn infer(opts: &InferOptions) -> Result<Inference, InferError> {
     let mut entry = opts.entry.clone();
-    if entry.arch.is_detector() {
+    if entry.model.is_detector() {
         return Err(InferError::Detector {
             id: entry.id.clone(),
             name: entry.name.clone(),
@@ -89,13 +91,13 @@ pub fn infer(opts: &InferOptions) -> Result<Inference, InferError> {
     set_threads(opts.threads)?;
     let resolved =
         resolve_weights(&entry, &opts.weights, None)?.ok_or_else(|| InferError::NotCached {
-            file: entry.checkpoint.file.clone(),
+            file: checkpoint_name(&entry),
             id: entry.id.clone(),
         })?;
     let (weights, sha256, note) = (resolved.path, resolved.sha256, resolved.note);
     variant::check_device(opts.variant, opts.device)?;
-    let (mut vs, model) = load_model(&entry, &weights, opts.device)?;
-    let (model, _) = variant::apply(opts.variant, &mut vs, model, &entry.protocol)?;
+    let model = load_model(&entry, weights_to_load(&entry, &weights), opts.device)?;
+    let (model, _) = variant::apply(opts.variant, model, &entry.protocol)?;
     let names = class_names(opts, &entry)?;
     let sample = Sample {
         id: opts.video.display().to_string(),

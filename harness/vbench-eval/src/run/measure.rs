@@ -1,6 +1,6 @@
-//! The per-entry measurement of a run, step by step: the entry's model built with random init →
-//! params and FLOPs (a batch-0 shape pass) → latency → accuracy (the dataset evaluation, with the
-//! entry's checkpoint). Each step fills its part of the entry's [`EntryResult`] as a [`Measure`],
+//! The per-entry measurement of a run, step by step: the entry's model through the model seam
+//! (random init, or the TorchScript file as it is) → params and FLOPs of one view → latency →
+//! accuracy (the dataset evaluation, with the entry's weights). Each step fills its part of the entry's [`EntryResult`] as a [`Measure`],
 //! so what is not built or not requested says so instead of showing a number. A new step is one
 //! more function called from [`measure_entry`]; the CLI does not change.
 
@@ -15,7 +15,6 @@ use crate::run::output;
 use crate::timing::latency::{self, LatencyOptions};
 use crate::variants::{measure_variants, VariantOptions};
 use std::path::PathBuf;
-use tch::nn::VarStore;
 use tch::Device;
 use vbench_models::VideoModel;
 use vbench_results::predictions::fidelity::compare;
@@ -56,8 +55,8 @@ pub fn measure_entry(
 ) -> Result<EntryResult, WriteFailed> {
     let mut result = output::new_entry(e);
     match build_model(e, opts.device) {
-        Ok((vs, model)) => {
-            params_and_flops(e, model.as_ref(), &vs, &mut result);
+        Ok(model) => {
+            params_and_flops(e, model.as_ref(), &mut result);
             if let Some(lat) = &opts.latency {
                 let m = latency::measure_entry(e, model.as_ref(), lat, opts.weights_dir.as_deref());
                 result.latency.push(m);
@@ -128,10 +127,10 @@ fn variant_accuracy(
     Ok(())
 }
 
-/// FLOPs from a batch-0 shape pass; results.json keeps the per-block breakdown only. Params are
-/// counted even when the pass fails.
-fn params_and_flops(e: &Entry, model: &dyn VideoModel, vs: &VarStore, result: &mut EntryResult) {
-    match flops::measure(e, model, vs, flops::Detail::TopLevel, None) {
+/// FLOPs of one view; results.json keeps the per-block breakdown only. Params are counted even
+/// when counting FLOPs fails.
+fn params_and_flops(e: &Entry, model: &dyn VideoModel, result: &mut EntryResult) {
+    match flops::measure(e, model, flops::Detail::TopLevel, None) {
         Ok(stats) => {
             result.params = Measure::Measured {
                 value: stats.params,
@@ -139,8 +138,13 @@ fn params_and_flops(e: &Entry, model: &dyn VideoModel, vs: &VarStore, result: &m
             result.flops = Measure::Measured { value: stats.flops };
         }
         Err(err) => {
-            result.params = Measure::Measured {
-                value: params_result(e, vs),
+            result.params = match model.params() {
+                Ok(p) => Measure::Measured {
+                    value: params_result(e, &p),
+                },
+                Err(err) => Measure::Failed {
+                    error: err.to_string(),
+                },
             };
             result.flops = Measure::Failed {
                 error: err.to_string(),

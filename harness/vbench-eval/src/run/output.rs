@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use vbench_report::{exporter, ReportError};
 use vbench_results::{
-    load_results, save_results, write_atomic, EntryResult, Measure, Provenance, Published, Results,
-    ResultsError, SuiteSummary, SCHEMA_VERSION,
+    load_results, save_results, write_atomic, EntryResult, Measure, ModelFile, Provenance,
+    Published, Results, ResultsError, SuiteSummary, SCHEMA_VERSION,
 };
-use vbench_suite::{Entry, Plan};
+use vbench_suite::{Checkpoint, Entry, ModelSource, Plan};
 
 pub const RESULTS: &str = "results.json";
 pub const REPORT: &str = "report.html";
@@ -154,19 +154,17 @@ pub fn finish(results: &mut Results) {
     results.provenance.finished_at = Some(provenance::now_utc());
 }
 
-/// What the suite publishes for `e`.
-fn published(e: &Entry) -> Published {
-    let r = &e.reference;
-    Published {
-        top1: r.top1,
-        top5: r.top5,
-        map: r.map,
-        gflops: r.gflops,
-        params_m: r.params_m,
-        views: r.spatial_views.zip(r.temporal_views),
-        latency_ms: r.latency_ms,
-        latency_device: r.latency_device.clone(),
-    }
+/// The user's file behind `e`'s numbers: its TorchScript file or its own checkpoint.
+fn model_file(e: &Entry) -> Option<ModelFile> {
+    let path = match (&e.model, &e.checkpoint) {
+        (ModelSource::TorchScript { path, .. }, _) => path,
+        (_, Some(Checkpoint::Path(path))) => path,
+        _ => return None,
+    };
+    Some(ModelFile {
+        path: path.display().to_string(),
+        sha256: crate::weights::sha256_file(path).unwrap_or_default(),
+    })
 }
 
 /// `e` before any measurement: identity, protocol and published numbers; params and FLOPs not yet
@@ -175,10 +173,17 @@ pub fn new_entry(e: &Entry) -> EntryResult {
     EntryResult {
         id: e.id.clone(),
         name: e.name.clone(),
-        arch: e.arch.to_string(),
+        arch: e.model.label(),
         protocol: e.protocol.clone(),
-        checkpoint_url: e.checkpoint.url.clone(),
-        published: published(e),
+        checkpoint_url: e
+            .checkpoint
+            .as_ref()
+            .and_then(|c| c.url())
+            .unwrap_or_default()
+            .to_string(),
+        protocol_from: e.protocol_from.clone(),
+        model_file: model_file(e),
+        published: Published::from_suite(&e.published),
         notes: e.notes.clone(),
         params: Measure::NotImplemented {
             reason: String::new(),
@@ -187,9 +192,14 @@ pub fn new_entry(e: &Entry) -> EntryResult {
             reason: String::new(),
         },
         accuracy: Measure::Skipped {
-            reason: "accuracy needs the dataset and the official weights: \
+            reason: match e.checkpoint {
+                Some(Checkpoint::Official { .. }) => {
+                    "accuracy needs the dataset and the official weights: \
                      `vbench fetch --suite <suite>` then `vbench run --suite <suite> --data-root <dir>`"
-                .into(),
+                }
+                _ => "accuracy needs the dataset: `vbench run --suite <suite> --data-root <dir>`",
+            }
+            .into(),
         },
         latency: Vec::new(),
         variants: Vec::new(),

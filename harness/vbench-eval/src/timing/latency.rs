@@ -26,8 +26,9 @@ pub enum LatencyError {
         iteration: u32,
         message: String,
     },
-    #[error("{file}: TorchScript: {message}")]
-    TorchScript { file: String, message: String },
+    /// The model could not be made (an int8 entry's published file that does not load).
+    #[error(transparent)]
+    Load(#[from] crate::model::LoadError),
     #[error(transparent)]
     Threads(#[from] BadThreads),
 }
@@ -298,7 +299,7 @@ pub fn summarize(samples_ms: Vec<f64>, discarded: u32, opts: &LatencyOptions) ->
 
 /// Where the published latency was measured on other hardware (a phone), what this number is.
 pub fn host_note(e: &Entry, device: Device) -> Option<String> {
-    let r = &e.reference;
+    let r = &e.published;
     let (ms, dev) = (r.latency_ms?, r.latency_device.as_ref()?);
     let host = match device {
         Device::Cpu => provenance::host().cpu_model,
@@ -311,7 +312,8 @@ pub fn host_note(e: &Entry, device: Device) -> Option<String> {
 }
 
 /// One view of `e`'s test protocol × `opts.batch` through `model`: what `vbench run` and
-/// `vbench latency` report.
+/// `vbench latency` report. Any backend, through the model seam; at least the warm-up passes the
+/// model asks for (TorchScript's profiling executor specialises the graph in its first calls).
 pub fn measure_model(
     e: &Entry,
     model: &dyn VideoModel,
@@ -319,7 +321,11 @@ pub fn measure_model(
 ) -> Result<LatencyResult, LatencyError> {
     check_device(opts.device)?;
     let input = ModelInput::dummy(&e.protocol, opts.batch, opts.device);
-    let mut r = measure(|| model.forward(&input).map(drop), opts)?;
+    let opts = LatencyOptions {
+        warmup: opts.warmup.max(model.min_warmup()),
+        ..opts.clone()
+    };
+    let mut r = measure(|| model.forward(&input).map(drop), &opts)?;
     r.note = host_note(e, opts.device);
     Ok(r)
 }
@@ -327,11 +333,12 @@ pub fn measure_model(
 /// Where an int8 entry's published TorchScript file is cached (`vbench fetch`); `None` for fp32
 /// entries, which run vbench's own model.
 pub fn int8_torchscript(e: &Entry, weights_dir: Option<&Path>) -> Option<PathBuf> {
+    let file = e.checkpoint.as_ref()?.file_name();
     (e.precision == Precision::Int8).then(|| {
         weights_dir
             .map(Path::to_path_buf)
             .unwrap_or_else(crate::weights::default_dir)
-            .join(&e.checkpoint.file)
+            .join(file)
     })
 }
 
@@ -345,8 +352,9 @@ pub fn missing_torchscript(e: &Entry, path: &Path) -> String {
     )
 }
 
-/// What `vbench run` records for `e`: fp32 entries time `model`; int8 entries time their published
-/// TorchScript file if cached (else `Skipped`, never the fp32 model under the int8 label).
+/// What `vbench run` records for `e`: `model` for fp32 entries; int8 entries time their published
+/// TorchScript file (the model seam's int8 backend) if cached, else `Skipped` (never the fp32
+/// model under the int8 label).
 pub fn measure_entry(
     e: &Entry,
     model: &dyn VideoModel,
@@ -364,8 +372,9 @@ pub fn measure_entry(
                 reason: missing_torchscript(e, &path),
             }
         }
-        Some(path) => load_torchscript(&path, opts.device, true)
-            .and_then(|m| measure_torchscript(e, &m, &opts)),
+        Some(path) => crate::model::load_model(e, Some(&path), opts.device)
+            .map_err(LatencyError::from)
+            .and_then(|m| measure_model(e, m.as_ref(), &opts)),
     };
     match r {
         Ok(value) => Measure::Measured { value },
@@ -373,55 +382,6 @@ pub fn measure_entry(
             error: err.to_string(),
         },
     }
-}
-
-/// Loads a TorchScript file (e.g. the published int8 efficient X3D). `int8` selects the QNNPACK
-/// engine the published file was quantized for; libtorch's x86 builds include it.
-pub fn load_torchscript(
-    path: &Path,
-    device: Device,
-    int8: bool,
-) -> Result<tch::CModule, LatencyError> {
-    let err = |message: String| LatencyError::TorchScript {
-        file: path.display().to_string(),
-        message,
-    };
-    if int8 {
-        tch::QEngine::QNNPACK
-            .set()
-            .map_err(|e| err(format!("libtorch has no QNNPACK engine: {e}")))?;
-    }
-    let mut m = tch::CModule::load_on_device(path, device).map_err(|e| err(e.to_string()))?;
-    m.set_eval();
-    Ok(m)
-}
-
-/// Like [`measure_model`] for a TorchScript module. At least 3 warm-up passes: TorchScript's
-/// profiling executor specialises the graph during the first two calls.
-pub fn measure_torchscript(
-    e: &Entry,
-    module: &tch::CModule,
-    opts: &LatencyOptions,
-) -> Result<LatencyResult, LatencyError> {
-    check_device(opts.device)?;
-    let input = ModelInput::dummy(&e.protocol, opts.batch, opts.device);
-    let opts = LatencyOptions {
-        warmup: opts.warmup.max(3),
-        ..opts.clone()
-    };
-    let mut r = measure(
-        || match &input {
-            ModelInput::Single(x) => module.forward_ts(&[x]).map(drop),
-            ModelInput::SlowFast { slow, fast } => {
-                let list =
-                    tch::IValue::TensorList(vec![slow.shallow_clone(), fast.shallow_clone()]);
-                module.forward_is(&[list]).map(drop)
-            }
-        },
-        &opts,
-    )?;
-    r.note = host_note(e, opts.device);
-    Ok(r)
 }
 
 #[cfg(test)]

@@ -1,15 +1,17 @@
 //! `vbench latency`: forward latency of entries, once per requested thread count: the entry's own
-//! model, an int8 entry's published TorchScript file, or a given TorchScript module. Every row
-//! says what happened; the sweep as a whole does not fail.
+//! model (zoo or TorchScript), an int8 entry's published TorchScript file, or a given TorchScript
+//! module under the entry's protocol, each through the model seam. Every row says what happened;
+//! the sweep as a whole does not fail.
 
+use crate::model::{build_model, load_model};
 use crate::provenance;
 use crate::timing::latency::{
-    int8_torchscript, load_torchscript, measure_model, measure_torchscript, missing_torchscript,
-    LatencyError, LatencyOptions,
+    int8_torchscript, measure_model, missing_torchscript, LatencyError, LatencyOptions,
 };
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use vbench_models::VideoModel;
 use vbench_results::{LatencyReport, LatencyResult, LatencyRow, Measure, SCHEMA_VERSION};
-use vbench_suite::{Entry, Precision};
+use vbench_suite::{Entry, InputLayout, ModelSource, Precision, Sampler};
 
 /// What a sweep is told.
 #[derive(Debug, Clone)]
@@ -42,22 +44,58 @@ pub fn sweep(entries: &[Entry], opts: &SweepOptions) -> LatencyReport {
     report
 }
 
-/// The TorchScript file to time for `e`, if any: the given one, or an int8 entry's published file.
-fn torchscript_for(opts: &SweepOptions, e: &Entry) -> Option<PathBuf> {
-    opts.torchscript
+/// What to time for `e` and the row's implementation label: a given TorchScript module (an int8
+/// entry's file, or a module under the entry's protocol), an int8 entry's published file, or the
+/// entry's own model. `Err`: why there is nothing to time (a `Skipped` or `Failed` row).
+fn model_for(
+    opts: &SweepOptions,
+    e: &Entry,
+) -> (String, Result<Box<dyn VideoModel>, Measure<LatencyResult>>) {
+    let device = opts.latency.device;
+    let failed = |error: String| Measure::Failed { error };
+    let file = opts
+        .torchscript
         .clone()
-        .or_else(|| int8_torchscript(e, opts.weights_dir.as_deref()))
+        .or_else(|| int8_torchscript(e, opts.weights_dir.as_deref()));
+    let Some(path) = file else {
+        let label = match e.model {
+            ModelSource::Zoo(_) => "vbench".to_string(),
+            _ => e.model.label(),
+        };
+        let model = build_model(e, device).map_err(|reason| Measure::NotImplemented { reason });
+        return (label, model);
+    };
+    let label = format!("torchscript:{}", path.display());
+    if !path.is_file() {
+        let reason = missing_torchscript(e, &path);
+        return (label, Err(Measure::Skipped { reason }));
+    }
+    let model = if e.precision == Precision::Int8 {
+        load_model(e, Some(&path), device)
+    } else {
+        let mut own = e.clone();
+        own.model = ModelSource::TorchScript {
+            path,
+            input: InputLayout::implied(
+                e.protocol.alpha.is_some(),
+                e.protocol.sampler == Sampler::AvaKeyframe,
+            ),
+        };
+        own.checkpoint = None;
+        load_model(&own, None, device)
+    };
+    (label, model.map_err(|err| failed(err.to_string())))
 }
 
 /// `e` once per thread count.
 fn entry_rows(e: &Entry, opts: &SweepOptions) -> Vec<LatencyRow> {
     let row = |implementation: &str, latency| LatencyRow {
         id: e.id.clone(),
-        arch: e.arch.to_string(),
+        arch: e.model.label(),
         precision: e.precision,
         implementation: implementation.to_string(),
-        published_latency_ms: e.reference.latency_ms.map(|p| p.value),
-        published_latency_device: e.reference.latency_device.clone(),
+        published_latency_ms: e.published.latency_ms.map(|p| p.value),
+        published_latency_device: e.published.latency_device.clone(),
         latency,
     };
     let counts: Vec<Option<usize>> = if opts.threads.is_empty() {
@@ -65,59 +103,29 @@ fn entry_rows(e: &Entry, opts: &SweepOptions) -> Vec<LatencyRow> {
     } else {
         opts.threads.iter().copied().map(Some).collect()
     };
-    let per_threads = |f: &mut dyn FnMut(&LatencyOptions) -> Measure<LatencyResult>| {
-        counts
-            .iter()
-            .map(|&threads| {
-                f(&LatencyOptions {
-                    threads,
-                    precision: format!("{:?}", e.precision).to_lowercase(),
-                    ..opts.latency.clone()
-                })
-            })
-            .collect::<Vec<_>>()
-    };
-    let done = |r: Result<LatencyResult, LatencyError>| match r {
+    let (implementation, model) = model_for(opts, e);
+    counts
+        .iter()
+        .map(|&threads| {
+            let o = LatencyOptions {
+                threads,
+                precision: format!("{:?}", e.precision).to_lowercase(),
+                ..opts.latency.clone()
+            };
+            let m = match &model {
+                Ok(model) => done(measure_model(e, model.as_ref(), &o)),
+                Err(why) => why.clone(),
+            };
+            row(&implementation, m)
+        })
+        .collect()
+}
+
+fn done(r: Result<LatencyResult, LatencyError>) -> Measure<LatencyResult> {
+    match r {
         Ok(value) => Measure::Measured { value },
         Err(err) => Measure::Failed {
             error: err.to_string(),
         },
-    };
-    let device = opts.latency.device;
-    if let Some(path) = torchscript_for(opts, e) {
-        let imp = format!("torchscript:{}", path.display());
-        let measures = torchscript_rows(e, &path, device, per_threads, done);
-        return measures.into_iter().map(|m| row(&imp, m)).collect();
-    }
-    let measures = match crate::model::build_model(e, device) {
-        Ok((_vs, model)) => per_threads(&mut |o| done(measure_model(e, model.as_ref(), o))),
-        Err(reason) => per_threads(&mut |_| Measure::NotImplemented {
-            reason: reason.clone(),
-        }),
-    };
-    measures.into_iter().map(|m| row("vbench", m)).collect()
-}
-
-/// A TorchScript file's measurements, or why there are none (missing file, failed load).
-fn torchscript_rows(
-    e: &Entry,
-    path: &Path,
-    device: tch::Device,
-    per_threads: impl Fn(
-        &mut dyn FnMut(&LatencyOptions) -> Measure<LatencyResult>,
-    ) -> Vec<Measure<LatencyResult>>,
-    done: impl Fn(Result<LatencyResult, LatencyError>) -> Measure<LatencyResult>,
-) -> Vec<Measure<LatencyResult>> {
-    if !path.is_file() {
-        let reason = missing_torchscript(e, path);
-        return per_threads(&mut |_| Measure::Skipped {
-            reason: reason.clone(),
-        });
-    }
-    match load_torchscript(path, device, e.precision == Precision::Int8) {
-        Ok(module) => per_threads(&mut |o| done(measure_torchscript(e, &module, o))),
-        Err(err) => per_threads(&mut |_| Measure::Failed {
-            error: err.to_string(),
-        }),
     }
 }

@@ -202,3 +202,172 @@ pub fn count(ops: &[OpRecord], params: &BTreeMap<String, i64>) -> Result<FlopsCo
         ops: rows,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ModelInput;
+    use crate::op_record::record_ops;
+    use tch::Device;
+    use FlopsConvention::*;
+
+    fn rec(op: OpKind, input: &[i64], output: &[i64], weight: Option<&[i64]>) -> OpRecord {
+        OpRecord {
+            path: "blocks.0.x".into(),
+            op,
+            input_shape: input.to_vec(),
+            output_shape: output.to_vec(),
+            weight_shape: weight.map(<[i64]>::to_vec),
+            groups: 1,
+        }
+    }
+
+    #[test]
+    fn flops_per_op_formulas() {
+        let conv = rec(
+            OpKind::Conv,
+            &[0, 3, 8, 256, 256],
+            &[0, 64, 8, 128, 128],
+            Some(&[64, 3, 1, 7, 7]),
+        );
+        let bn = rec(
+            OpKind::BatchNorm,
+            &[0, 64, 8, 128, 128],
+            &[0, 64, 8, 128, 128],
+            Some(&[64]),
+        );
+        let lin = rec(
+            OpKind::Linear,
+            &[0, 1, 2, 2, 2048],
+            &[0, 1, 2, 2, 400],
+            Some(&[400, 2048]),
+        );
+        let pool3 = rec(
+            OpKind::AdaptiveAvgPool,
+            &[0, 400, 1, 2, 2],
+            &[0, 400, 1, 1, 1],
+            None,
+        );
+        let pool2 = rec(
+            OpKind::AdaptiveAvgPool,
+            &[0, 400, 2, 2],
+            &[0, 400, 1, 1],
+            None,
+        );
+        let relu = rec(
+            OpKind::Relu,
+            &[0, 64, 8, 128, 128],
+            &[0, 64, 8, 128, 128],
+            None,
+        );
+        // MViT-B's first attention: 8 heads, 25089 tokens, head dim 12; q @ kᵀ over pooled keys.
+        let mm = rec(
+            OpKind::Matmul,
+            &[0, 1, 25089, 96],
+            &[0, 1, 25089, 784],
+            Some(&[0, 1, 96, 784]),
+        );
+        let ln = rec(
+            OpKind::LayerNorm,
+            &[0, 25089, 96],
+            &[0, 25089, 96],
+            Some(&[96]),
+        );
+        let mut ln_plain = ln.clone();
+        ln_plain.weight_shape = None;
+        let gelu = rec(OpKind::Gelu, &[0, 25089, 384], &[0, 25089, 384], None);
+        let roi = rec(OpKind::RoiAlign, &[0, 2048, 16, 16], &[0, 2048, 7, 7], None);
+        let f = |r: &OpRecord, c| op_flops(r, c).unwrap().unwrap_or(0);
+        for c in FlopsConvention::ALL {
+            assert_eq!(
+                f(&mm, c),
+                25089 * 96 * 784,
+                "{c}: matmul counts under every convention"
+            );
+            assert_eq!(
+                (op_flops(&gelu, c).unwrap(), op_flops(&roi, c).unwrap()),
+                (None, None),
+                "{c}: fvcore has no handle"
+            );
+        }
+        assert_eq!(
+            [f(&ln, Fvcore2021), f(&ln, FvcoreEval), f(&ln, ConvLinear)],
+            [5 * 25089 * 96, 5 * 25089 * 96, 0]
+        );
+        assert_eq!(f(&ln_plain, FvcoreEval), 4 * 25089 * 96);
+        let conv_flops = 64 * 3 * 49 * 8 * 128 * 128;
+        let bn_elems = 64 * 8 * 128 * 128;
+        for c in FlopsConvention::ALL {
+            assert_eq!(f(&conv, c), conv_flops);
+            assert_eq!(f(&lin, c), 4 * 2048 * 400);
+            assert_eq!(f(&pool3, c), 0, "fvcore has no adaptive_avg_pool3d handle");
+            assert_eq!(f(&relu, c), 0);
+        }
+        assert_eq!(
+            [f(&bn, Fvcore2021), f(&bn, FvcoreEval), f(&bn, ConvLinear)],
+            [5 * bn_elems, 2 * bn_elems, 0]
+        );
+        assert_eq!([f(&pool2, Fvcore2021), f(&pool2, ConvLinear)], [1600, 0]);
+        let ops = [conv.clone(), bn, lin, pool3, relu];
+        let count = count(&ops, &BTreeMap::new()).unwrap();
+        let eval = &count.conventions[2];
+        assert_eq!(eval.convention, FvcoreEval);
+        assert_eq!(
+            eval.by_operator
+                .keys()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+            ["batch_norm", "conv", "linear"]
+        );
+        assert!(!count.conventions[1].by_operator.contains_key("batch_norm"));
+        assert_eq!(
+            count.uncounted,
+            [
+                ("adaptive_avg_pool".to_string(), 1),
+                ("relu".to_string(), 1)
+            ]
+            .into()
+        );
+        let mut broken = conv;
+        broken.weight_shape = None;
+        let err = op_flops(&broken, Fvcore2021).unwrap_err().to_string();
+        assert!(err.contains("blocks.0.x") && err.contains("conv"), "{err}");
+    }
+
+    /// The batch-0 shape pass records the shapes of a real batch-2 forward but for dim 0, so the
+    /// per-clip formulas hold.
+    #[test]
+    fn flops_shape_pass_is_exact() {
+        let (plan, i) = vbench_suite::find_entry("k400/x3d_xs").unwrap();
+        let e = &plan.entries[i];
+        let vs = VarStore::new(Device::Cpu);
+        let net = crate::build(
+            vbench_suite::Arch::X3dXs,
+            400,
+            e.protocol.head_activation,
+            &vs.root(),
+        )
+        .unwrap();
+        let pass = |batch| {
+            let input = ModelInput::dummy(&e.protocol, batch, Device::Cpu);
+            let (out, ops) = record_ops(|| net.forward(&input));
+            out.unwrap();
+            ops
+        };
+        let (ops, real) = (pass(0), pass(2));
+        assert_eq!(ops.len(), real.len());
+        for (a, b) in ops.iter().zip(&real) {
+            assert_eq!(
+                (&a.path, a.op, &a.weight_shape),
+                (&b.path, b.op, &b.weight_shape)
+            );
+            for (s0, s2) in [
+                (&a.input_shape, &b.input_shape),
+                (&a.output_shape, &b.output_shape),
+            ] {
+                assert_eq!((s0[0], s2[0]), (0, 2), "{}", a.path);
+                assert_eq!(s0[1..], s2[1..], "{}", a.path);
+            }
+        }
+    }
+}

@@ -65,6 +65,14 @@ impl ZooModel {
         Ok(ZooModel { vs, net })
     }
 
+    /// `cfg` built for `arch` with random init: for callers that change what the zoo fixes (the
+    /// head pools, to check a heavy model at a small input).
+    pub fn from_config(arch: Arch, cfg: &ModelConfig, device: Device) -> Result<ZooModel> {
+        let vs = VarStore::new(device);
+        let net = cfg.build(arch, &vs.root())?;
+        Ok(ZooModel { vs, net })
+    }
+
     pub fn arch(&self) -> Arch {
         self.net.arch()
     }

@@ -39,7 +39,7 @@ fn input(e: &Entry) -> String {
 /// Something to flag: a published GFLOPs no convention reproduces, or params that differ.
 pub fn flagged(r: &EntryCounts) -> bool {
     let Some(s) = measured(r) else { return false };
-    let gflops = r.entry.reference.gflops.is_some() && s.flops.reproduced_by.is_none();
+    let gflops = r.entry.published.gflops.is_some() && s.flops.reproduced_by.is_none();
     gflops || s.params.matches_published == Some(false)
 }
 
@@ -78,7 +78,7 @@ fn summary_row(r: &EntryCounts, l: &CountsLayout) -> Vec<String> {
     let e = &r.entry;
     let mut row = vec![e.id.clone(), input(e)];
     let published_gflops = e
-        .reference
+        .published
         .gflops
         .map(|g| gflops_cell(g.value, e, l.views, g.decimals as usize))
         .unwrap_or_default();
@@ -89,7 +89,7 @@ fn summary_row(r: &EntryCounts, l: &CountsLayout) -> Vec<String> {
             } else {
                 "not built"
             };
-            row.extend(["-".into(), "-".into(), p(e.reference.params_m)]);
+            row.extend(["-".into(), "-".into(), p(e.published.params_m)]);
             row.extend(l.conventions.iter().map(|_| "-".to_string()));
             row.extend([published_gflops, what.into(), String::new()]);
         }
@@ -97,14 +97,14 @@ fn summary_row(r: &EntryCounts, l: &CountsLayout) -> Vec<String> {
             row.extend([
                 s.params.count.to_string(),
                 format!("{:.3}", s.params.millions),
-                p(e.reference.params_m),
+                p(e.published.params_m),
             ]);
             row.extend(
                 l.conventions
                     .iter()
                     .map(|c| gflops_cell(gflops_of(s, &c.0), e, l.views, 4)),
             );
-            let by = match (s.flops.reproduced_label(), e.reference.gflops) {
+            let by = match (s.flops.reproduced_label(), e.published.gflops) {
                 (Some(c), _) => c,
                 (None, Some(_)) => "NONE".into(),
                 (None, None) => "-".into(),
@@ -262,7 +262,7 @@ fn csv_row(r: &EntryCounts, l: &CountsLayout) -> Vec<String> {
     };
     let mut rec = vec![
         e.id.clone(),
-        e.arch.to_string(),
+        e.model.label(),
         pr.frames.to_string(),
         pr.alpha
             .map(|a| (pr.frames * a).to_string())
@@ -272,11 +272,11 @@ fn csv_row(r: &EntryCounts, l: &CountsLayout) -> Vec<String> {
         pr.temporal_clips.to_string(),
     ];
     match measured(r) {
-        None => rec.extend(["", "", &p(e.reference.params_m), ""].map(String::from)),
+        None => rec.extend(["", "", &p(e.published.params_m), ""].map(String::from)),
         Some(s) => rec.extend([
             s.params.count.to_string(),
             format!("{:.6}", s.params.millions),
-            p(e.reference.params_m),
+            p(e.published.params_m),
             s.params
                 .matches_published
                 .map(|b| b.to_string())
@@ -297,7 +297,7 @@ fn csv_row(r: &EntryCounts, l: &CountsLayout) -> Vec<String> {
         }
     }
     let published = e
-        .reference
+        .published
         .gflops
         .map(|g| format!("{:.*}", g.decimals as usize, g.value * mult as f64));
     rec.push(published.unwrap_or_default());
@@ -315,10 +315,10 @@ fn json_row(r: &EntryCounts, l: &CountsLayout) -> Value {
     let (e, pr) = (&r.entry, &r.entry.protocol);
     let mut v = json!({
         "id": e.id,
-        "arch": e.arch.to_string(),
+        "arch": e.model.label(),
         "input": { "frames": pr.frames, "fast_frames": pr.alpha.map(|a| pr.frames * a), "crop": pr.crop },
         "views": [pr.spatial_crops, pr.temporal_clips],
-        "published": { "params_m": e.reference.params_m, "gflops": e.reference.gflops },
+        "published": { "params_m": e.published.params_m, "gflops": e.published.gflops },
     });
     match &r.stats {
         Measure::NotImplemented { reason } | Measure::Skipped { reason } => {

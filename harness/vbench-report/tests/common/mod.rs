@@ -4,6 +4,7 @@
 
 pub mod paired;
 
+use vbench_results::Published;
 use vbench_results::*;
 use vbench_suite::*;
 
@@ -115,6 +116,8 @@ fn entry(name: &str, arch: &str, protocol: Protocol, published: Published) -> En
         arch: arch.into(),
         protocol,
         checkpoint_url: format!("https://example.org/{name}.pyth"),
+        protocol_from: None,
+        model_file: None,
         published,
         notes: None,
         params: Measure::NotImplemented {
@@ -154,6 +157,7 @@ pub fn fixture() -> Results {
             millions: 3.794322,
             matches_published: Some(true),
             note: None,
+            counted_from: None,
         },
     };
     x3d.flops = Measure::Measured {
@@ -198,6 +202,7 @@ pub fn fixture() -> Results {
                     819_600,
                 ),
             ],
+            uncounted_ops: Default::default(),
         },
     };
     x3d.accuracy = Measure::Measured {
@@ -256,6 +261,7 @@ pub fn fixture() -> Results {
             note: Some(
                 "the published count includes the unused detection head <bbox> & its bias".into(),
             ),
+            counted_from: None,
         },
     };
     sf.flops = Measure::Measured {
@@ -268,6 +274,7 @@ pub fn fixture() -> Results {
             reproduced_by: None,
             note: None,
             breakdown: vec![],
+            uncounted_ops: Default::default(),
         },
     };
     sf.latency = vec![Measure::Failed {

@@ -149,6 +149,10 @@ pub struct Header {
     /// model as loaded. A resume refuses a file of another variant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<Variant>,
+    /// The zoo entry whose protocol the entry took (`protocol_from`); the model file's sha256 is
+    /// `weights.sha256` (a TorchScript file holds its weights).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol_from: Option<String>,
 }
 
 impl Header {
@@ -207,6 +211,14 @@ impl Header {
                 "num_classes",
                 self.num_classes.to_string(),
                 new.num_classes.to_string(),
+            );
+        }
+        if self.protocol_from != new.protocol_from {
+            let show = |p: &Option<String>| p.clone().unwrap_or_else(|| "none".into());
+            return mismatch(
+                "protocol_from",
+                show(&self.protocol_from),
+                show(&new.protocol_from),
             );
         }
         if self.weights.sha256 != new.weights.sha256 {

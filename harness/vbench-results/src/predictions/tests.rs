@@ -33,6 +33,7 @@ fn header(weights: &str) -> Header {
         vbench_version: String::new(),
         label_map: None,
         variant: None,
+        protocol_from: None,
     }
 }
 
