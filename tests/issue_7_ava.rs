@@ -180,7 +180,8 @@ fn case(arch: &str, save_inputs: usize, resume: bool) {
         }
         other => panic!("{other:?}"),
     };
-    let (map, keyframes, failed) = map_of(measure_accuracy(entry, &opts, &mut |_| {}).unwrap());
+    let (map, keyframes, failed) =
+        map_of(measure_accuracy(entry, &opts, None, &mut |_| {}).unwrap());
     assert_eq!((keyframes as usize, failed), (manifest.samples.len(), 0));
     let predictions = out.join("predictions").join(format!("{arch}.jsonl"));
     let mut worst = 0.0f64;
@@ -222,7 +223,7 @@ fn case(arch: &str, save_inputs: usize, resume: bool) {
     if resume {
         // Every keyframe is on record: a second run scores nothing and reports the same number.
         let before = std::fs::read(&predictions).unwrap();
-        let (again, _, _) = map_of(measure_accuracy(entry, &opts, &mut |_| {}).unwrap());
+        let (again, _, _) = map_of(measure_accuracy(entry, &opts, None, &mut |_| {}).unwrap());
         assert_eq!(again, map);
         assert_eq!(std::fs::read(&predictions).unwrap(), before);
     }

@@ -34,9 +34,10 @@ fn real_run() -> Results {
         ..quick.clone()
     };
     let entries = vec![
-        measure_entry(plan.entry("x3d_xs").unwrap(), &quick, &mut |_| {}).unwrap(),
+        measure_entry(plan.entry("x3d_xs").unwrap(), None, &quick, &mut |_| {}).unwrap(),
         measure_entry(
             plan.entry("mvit_base_16x4").unwrap(),
+            None,
             &params_only,
             &mut |_| {},
         )

@@ -3,10 +3,11 @@
 
 use anyhow::{anyhow, bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use vbench_eval::accuracy::evaluate::Progress;
 use vbench_eval::run::event::{At, Event};
+use vbench_eval::run::options::OwnModel;
 use vbench_eval::run::status::{RunStatus, EXIT_INCOMPLETE};
 use vbench_report::exporter;
 use vbench_report::pairing::{pair_runs, PairingSpec, RunAt, RunPairing};
@@ -14,7 +15,37 @@ use vbench_report::tables::accuracy::accuracy_lines;
 use vbench_report::Policy;
 use vbench_results::predictions::Header;
 use vbench_results::{AccuracyResult, Measure, Results};
-use vbench_suite::{find_entry, load_suite, Dataset, Entry};
+use vbench_suite::{find_entry, load_suite, own_model_plan, Dataset, Entry, Plan};
+
+/// `--model F --protocol E`: one's own TorchScript file under a zoo entry's whole protocol,
+/// without a suite file.
+#[derive(clap::Args, Debug, Clone)]
+pub struct OwnModelArgs {
+    /// A TorchScript file (torch.jit.script or torch.jit.trace) returning raw logits; needs
+    /// --protocol, replaces --suite.
+    #[arg(long, requires = "protocol", conflicts_with = "suite")]
+    pub model: Option<PathBuf>,
+    /// The zoo entry whose whole protocol --model runs under, e.g. k400/x3d_m.
+    #[arg(long, requires = "model")]
+    pub protocol: Option<String>,
+}
+
+impl OwnModelArgs {
+    pub fn model(&self) -> Option<OwnModel> {
+        Some(OwnModel {
+            file: self.model.clone()?,
+            protocol: self.protocol.clone()?,
+        })
+    }
+
+    /// The one-entry plan of `--model F --protocol E`, if given.
+    pub fn plan(&self) -> Result<Option<Plan>> {
+        match self.model() {
+            Some(m) => Ok(Some(own_model_plan(&m.file, &m.protocol, None)?)),
+            None => Ok(None),
+        }
+    }
+}
 
 /// `cpu`, `cuda` or `cuda:<i>`, not yet checked against what libtorch sees.
 pub fn device_flag(s: &str) -> Result<tch::Device> {

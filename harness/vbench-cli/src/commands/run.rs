@@ -1,6 +1,7 @@
-//! `vbench run`: suite → plan → per entry (params, FLOPs, latency, accuracy) → results.json after every
-//! entry (atomic) → report.html, all in `vbench_eval::run::Session`. Re-running into the same
-//! --out resumes: finished entries are kept.
+//! `vbench run`: suite (or `--model F --protocol E`, one entry built on the fly) → plan → per entry
+//! (params, FLOPs, latency, accuracy) → results.json after every entry (atomic) → report.html, all
+//! in `vbench_eval::run::Session`. Re-running into the same --out resumes: finished entries are
+//! kept.
 
 use super::common::{device_flag, exit_code, print_summary, RunDisplay};
 use anyhow::Result;
@@ -13,8 +14,10 @@ use vbench_eval::run::shard::Shard;
 #[derive(clap::Args)]
 pub struct Args {
     /// A built-in suite (k400, ssv2, charades, ava, mobile) or a path to a suite .toml.
-    #[arg(long)]
-    suite: String,
+    #[arg(long, required_unless_present = "model")]
+    suite: Option<String>,
+    #[command(flatten)]
+    own: super::common::OwnModelArgs,
     /// Output directory for results.json and report.html [default: out/<suite>].
     #[arg(long)]
     out: Option<PathBuf>,
@@ -83,7 +86,8 @@ pub struct Args {
 
 pub fn exec(args: Args) -> Result<ExitCode> {
     let opts = RunOptions {
-        suite: args.suite,
+        suite: args.suite.unwrap_or_default(),
+        model: args.own.model(),
         entries: args.entries,
         out: args.out,
         device: device_flag(&args.device)?,

@@ -17,6 +17,7 @@ use vbench_data::datasets::{
 use vbench_data::DataError;
 use vbench_models::checkpoint::CheckpointError;
 use vbench_models::variant::{self, VariantError};
+use vbench_models::VideoModel;
 use vbench_results::predictions::{
     BoxRecord, DatasetInfo, Done, GtBoxRecord, Header, PredictionsError, PredictionsWriter, Record,
     RecordStatus, ViewRecord, WeightsInfo,
@@ -195,10 +196,12 @@ pub struct WriteFailed(pub PredictionsError);
 
 /// Evaluates `entry` on its dataset: skips, failures and not-built pieces come back as the
 /// matching [`Measure`], each with a message that says what to do; only a predictions file that
-/// cannot be written stops the run ([`WriteFailed`]).
+/// cannot be written stops the run ([`WriteFailed`]). `loaded`: the entry's model already loaded
+/// with the weights it is evaluated with (a TorchScript file), else loaded here.
 pub fn measure_accuracy(
     entry: &Entry,
     opts: &AccuracyOptions,
+    loaded: Option<&dyn VideoModel>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Measure<AccuracyResult>, WriteFailed> {
     let fallback = opts.out_dir.join(RUN_WEIGHTS_MANIFEST);
@@ -229,7 +232,7 @@ pub fn measure_accuracy(
         Ok(d) => d,
         Err(e) => return Ok(failed(e)),
     };
-    match evaluate_dataset(entry, opts, &dataset, &weights, progress) {
+    match evaluate_dataset(entry, opts, &dataset, &weights, loaded, progress) {
         Ok(m) => Ok(m),
         Err(EvalError::Predictions(e @ PredictionsError::Write { .. })) => Err(WriteFailed(e)),
         Err(e) => Ok(failed(e)),
@@ -241,10 +244,19 @@ fn evaluate_dataset(
     opts: &AccuracyOptions,
     dataset: &Manifest,
     (weights, sha256): &(PathBuf, String),
+    loaded: Option<&dyn VideoModel>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Measure<AccuracyResult>> {
-    let model = load_model(entry, weights_to_load(entry, weights), opts.eval.device)?;
-    let (model, _applied) = variant::apply(opts.variant, model, &entry.protocol)?;
+    let own;
+    let model: &dyn VideoModel = match loaded {
+        // A variant transforms its own copy of the model.
+        Some(m) if opts.variant == Variant::Fp32 => m,
+        _ => {
+            let m = load_model(entry, weights_to_load(entry, weights), opts.eval.device)?;
+            own = variant::apply(opts.variant, m, &entry.protocol)?.0;
+            own.as_ref()
+        }
+    };
     // X3D XS/S/M share every shape: a strict load cannot tell their checkpoints apart.
     if let (WeightsSource::File(f), Some(Checkpoint::Official { file, .. })) =
         (&opts.weights, &entry.checkpoint)
@@ -292,7 +304,7 @@ fn evaluate_dataset(
         done: total - jobs.len(),
     });
     let stats = run_videos::<EvalError>(
-        model.as_ref(),
+        model,
         opts.dataset,
         &entry.protocol,
         jobs,

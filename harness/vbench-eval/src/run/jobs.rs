@@ -146,7 +146,7 @@ pub fn run_jobs(
         for r in &mut results.entries {
             if let Some(e) = entries.iter().find(|e| e.id == r.id) {
                 on(Event::Latency { entry: e });
-                r.latency = measure_entry(e, &quiet, &mut |_| {})?.latency;
+                r.latency = measure_entry(e, None, &quiet, &mut |_| {})?.latency;
             }
         }
         folder.save(&results)?;

@@ -20,8 +20,7 @@ use vbench_models::VideoModel;
 use vbench_results::predictions::fidelity::compare;
 use vbench_results::{AccuracyResult, VariantResult};
 use vbench_results::{EntryResult, Measure};
-use vbench_suite::Entry;
-use vbench_suite::Variant;
+use vbench_suite::{Entry, ModelSource, Variant};
 
 /// What the steps need besides the entry.
 #[derive(Debug, Clone)]
@@ -48,13 +47,20 @@ pub struct VariantStep {
 /// Measures `e`: every step in order. Latency is measured before the dataset evaluation, on a
 /// machine not yet busy decoding. `progress` hears the evaluation's progress. Only an output
 /// file that cannot be written is an error; every other problem is the measurement's status.
+/// `model`: the entry's model already loaded (a TorchScript file the session probed), else it
+/// is built here.
 pub fn measure_entry(
     e: &Entry,
+    model: Option<Box<dyn VideoModel>>,
     opts: &MeasureOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<EntryResult, WriteFailed> {
     let mut result = output::new_entry(e);
-    match build_model(e, opts.device) {
+    let model = match model {
+        Some(m) => Ok(m),
+        None => build_model(e, opts.device),
+    };
+    match &model {
         Ok(model) => {
             params_and_flops(e, model.as_ref(), &mut result);
             if let Some(lat) = &opts.latency {
@@ -62,7 +68,7 @@ pub fn measure_entry(
                 result.latency.push(m);
             }
         }
-        Err(reason) => not_built(reason, opts, &mut result),
+        Err(reason) => not_built(reason.clone(), opts, &mut result),
     }
     if let Some(step) = &opts.variants {
         let mut v = step.opts.clone();
@@ -77,7 +83,12 @@ pub fn measure_entry(
             logits: opts.variants.is_some(),
             ..acc.clone()
         };
-        result.accuracy = measure_accuracy(e, &acc, progress)?;
+        // A TorchScript file holds its weights: the model measured above is the one to evaluate.
+        let loaded = match (&e.model, &model) {
+            (ModelSource::TorchScript { .. }, Ok(m)) => Some(m.as_ref()),
+            _ => None,
+        };
+        result.accuracy = measure_accuracy(e, &acc, loaded, progress)?;
         for v in &mut result.variants {
             variant_accuracy(e, &acc, &result.accuracy, v, progress)?;
         }
@@ -105,7 +116,7 @@ fn variant_accuracy(
         variant: v.variant,
         ..acc.clone()
     };
-    v.accuracy = measure_accuracy(e, &opts, progress)?;
+    v.accuracy = measure_accuracy(e, &opts, None, progress)?;
     if fp32.value().is_none() || v.accuracy.value().is_none() {
         v.dataset_fidelity = Measure::Skipped {
             reason: "needs the fp32 and the variant's dataset evaluations".into(),

@@ -17,10 +17,22 @@ pub struct LatencyPlan {
     pub iters: u32,
 }
 
+/// One's own TorchScript file under a zoo entry's whole protocol, without a suite file
+/// (`vbench run --model F --protocol E`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnModel {
+    pub file: PathBuf,
+    /// The zoo entry, `<suite>/<name>`.
+    pub protocol: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     /// A built-in suite name or a path to a suite `.toml`, as given (shard commands repeat it).
+    /// Unused when `model` is given.
     pub suite: String,
+    /// Instead of a suite: one entry built on the fly from a TorchScript file and a zoo protocol.
+    pub model: Option<OwnModel>,
     /// Only these entries (names or ids); empty: every entry of the suite.
     pub entries: Vec<String>,
     /// The run folder [default: `out/<suite name>`].
@@ -61,11 +73,20 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
+    /// The plan this run measures: the suite's, or the one entry of `model`.
+    pub fn plan(&self) -> Result<vbench_suite::Plan, vbench_suite::SuiteError> {
+        match &self.model {
+            Some(m) => vbench_suite::own_model_plan(&m.file, &m.protocol, None),
+            None => vbench_suite::load_suite(&self.suite),
+        }
+    }
+
     /// `suite` with `vbench run`'s defaults: every entry, CPU, latency (1 warm-up, 5 samples), no
     /// dataset.
     pub fn new(suite: impl Into<String>) -> RunOptions {
         RunOptions {
             suite: suite.into(),
+            model: None,
             entries: Vec::new(),
             out: None,
             device: Device::Cpu,
@@ -94,7 +115,16 @@ impl RunOptions {
     /// `--out` and `threads` threads, never latency (shards running side by side would time each
     /// other; the parent measures latency once they are done) and never `--jobs`.
     pub fn shard_args(&self, shard: Shard, out: &std::path::Path, threads: usize) -> Vec<String> {
-        let mut a: Vec<String> = vec!["run".into(), "--suite".into(), self.suite.clone()];
+        let mut a: Vec<String> = match &self.model {
+            Some(m) => vec![
+                "run".into(),
+                "--model".into(),
+                m.file.display().to_string(),
+                "--protocol".into(),
+                m.protocol.clone(),
+            ],
+            None => vec!["run".into(), "--suite".into(), self.suite.clone()],
+        };
         for e in &self.entries {
             a.extend(["--entry".into(), e.clone()]);
         }

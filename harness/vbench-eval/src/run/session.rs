@@ -12,6 +12,7 @@
 
 use crate::accuracy::evaluate::{AccuracyOptions, WeightsSource, WriteFailed};
 use crate::accuracy::pipeline::EvalOptions;
+use crate::model::{load_model, LoadError};
 use crate::run::event::{At, Event};
 use crate::run::jobs::{self, JobsError};
 use crate::run::measure::{measure_entry, MeasureOptions, VariantStep};
@@ -26,13 +27,15 @@ use crate::variants::speed::PairOptions;
 use crate::variants::throughput::ThroughputOptions;
 use crate::variants::{FidelityPlan, SpeedPlan, VariantOptions};
 use crate::weights;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use vbench_data::datasets::{check_class_list, ManifestOptions};
 use vbench_data::DataError;
+use vbench_models::VideoModel;
 use vbench_results::gap::{explain_file, read_reference_list, GapError, ReferenceList};
 use vbench_results::{EntryResult, Measure, Results};
-use vbench_suite::{load_suite, Entry, Plan, SuiteError};
+use vbench_suite::{Entry, ModelSource, Plan, SuiteError};
 
 /// A latency measurement inside a run stops after this long, whatever it collected.
 const LATENCY_MAX_TIME: Duration = Duration::from_secs(300);
@@ -49,6 +52,9 @@ pub enum RunError {
     Threads(#[from] BadThreads),
     #[error("--weights needs exactly one --entry (other entries have other checkpoints)")]
     WeightsNeedOneEntry,
+    /// One's own model that cannot run the entry's protocol: refused before anything is written.
+    #[error(transparent)]
+    Model(#[from] LoadError),
     #[error(transparent)]
     Output(#[from] OutputError),
     #[error(transparent)]
@@ -85,6 +91,8 @@ pub struct Session {
     reference: Option<ReferenceList>,
     entries: Vec<Entry>,
     folder: RunFolder,
+    /// TorchScript models loaded (and probed) by `open`, by entry id, used by the measurement.
+    preloaded: HashMap<String, Box<dyn VideoModel>>,
 }
 
 impl Session {
@@ -92,7 +100,7 @@ impl Session {
     /// writable before any work), records the shard, refuses a device libtorch cannot see and
     /// applies the thread count on this thread, the one that will measure.
     pub fn open(opts: RunOptions) -> Result<Session, RunError> {
-        let plan = load_suite(&opts.suite)?;
+        let plan = opts.plan()?;
         let entries: Vec<Entry> = plan
             .entries
             .iter()
@@ -106,17 +114,6 @@ impl Session {
                 suite: plan.suite.name.clone(),
                 entries: opts.entries.clone(),
             });
-        }
-        if let Some(root) = &opts.data_root {
-            check_classes(&plan, &entries, root)?;
-        }
-        let out = opts
-            .out
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("out").join(&plan.suite.name));
-        let folder = RunFolder::prepare(&out)?;
-        if let Some(shard) = opts.shard {
-            record_shard(&out, shard, &plan, &entries, opts.fresh)?;
         }
         check_device(opts.device)?;
         // OpenMP's count is per OS thread: this is the thread that measures.
@@ -137,12 +134,27 @@ impl Session {
             opts.variants = plan.suite.variants.clone();
         }
         check_variants(&opts)?;
+        // One's own models are loaded and run on one view before anything is written: a file
+        // that is not TorchScript, needs CUDA or rejects the protocol is bad input, not a result.
+        let preloaded = preflight(&entries, opts.device)?;
+        if let Some(root) = &opts.data_root {
+            check_classes(&plan, &entries, root)?;
+        }
+        let out = opts
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("out").join(&plan.suite.name));
+        let folder = RunFolder::prepare(&out)?;
+        if let Some(shard) = opts.shard {
+            record_shard(&out, shard, &plan, &entries, opts.fresh)?;
+        }
         Ok(Session {
             plan,
             opts,
             reference,
             entries,
             folder,
+            preloaded,
         })
     }
 
@@ -168,7 +180,7 @@ impl Session {
     /// local shard processes and their merge, else every entry on this thread.
     ///
     /// [`RunStatus::Incomplete`]: crate::run::status::RunStatus::Incomplete
-    pub fn run(self, on: &mut dyn FnMut(Event)) -> Result<Finished, RunError> {
+    pub fn run(mut self, on: &mut dyn FnMut(Event)) -> Result<Finished, RunError> {
         if let Some(owner) = self.folder.took_over() {
             on(Event::StaleLock {
                 dir: self.folder.dir(),
@@ -284,7 +296,7 @@ impl Session {
         }
     }
 
-    fn measure_all(&self, on: &mut dyn FnMut(Event)) -> Result<Results, RunError> {
+    fn measure_all(&mut self, on: &mut dyn FnMut(Event)) -> Result<Results, RunError> {
         let opts = self.measure_options();
         let mut previous = if self.opts.fresh {
             Vec::new()
@@ -323,7 +335,8 @@ impl Session {
                 continue;
             }
             on(Event::Measuring { at });
-            let mut r = measure_entry(entry, &opts, &mut |progress| {
+            let model = self.preloaded.remove(&entry.id);
+            let mut r = measure_entry(entry, model, &opts, &mut |progress| {
                 on(Event::Accuracy { at, progress })
             })?;
             self.explain_gap(&mut r);
@@ -363,6 +376,21 @@ impl Session {
                 .reference_gap = Some(gap);
         }
     }
+    }
+}
+
+/// Loads every TorchScript entry through the model seam (which runs one view of its protocol).
+fn preflight(
+    entries: &[Entry],
+    device: tch::Device,
+) -> Result<HashMap<String, Box<dyn VideoModel>>, LoadError> {
+    let mut models = HashMap::new();
+    for e in entries {
+        if matches!(e.model, ModelSource::TorchScript { .. }) {
+            models.insert(e.id.clone(), load_model(e, None, device)?);
+        }
+    }
+    Ok(models)
 }
 
 /// Every variant must run on the device; variants are measured by one process, so neither
