@@ -73,6 +73,7 @@ pub fn own_model_plan(
             name: OWN_SUITE.to_string(),
             title: format!("{name} under {}'s protocol", zoo.id),
             dataset,
+            split: None,
             task: dataset.task(),
             description: Some(format!(
                 "{} under the protocol of the zoo entry {}",

@@ -53,7 +53,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
     if let Some(e) = &args.entry {
         let entry = resolve_entry(args.suite.as_deref(), e)?;
         scored.check_written_for(&args.predictions, &entry)?;
-        published = published.or(entry.reference.top1.map(|p| p.value));
+        published = published.or(entry.published.top1.map(|p| p.value));
     }
     if let Some(list) = &list {
         let gap = explain_file(list, &args.predictions, published)?;

@@ -376,7 +376,6 @@ impl Session {
                 .reference_gap = Some(gap);
         }
     }
-    }
 }
 
 /// Loads every TorchScript entry through the model seam (which runs one view of its protocol).

@@ -60,7 +60,7 @@ pub fn write_synthetic(path: &Path, run: &SyntheticRun) -> Result<()> {
     let header = Header {
         vbench_predictions: FORMAT_VERSION,
         entry: run.entry.into(),
-        arch: e.arch.to_string(),
+        arch: e.model.label(),
         task: run.task.into(),
         num_classes: run.num_classes,
         protocol,
@@ -81,6 +81,7 @@ pub fn write_synthetic(path: &Path, run: &SyntheticRun) -> Result<()> {
         vbench_version: String::new(),
         label_map: None,
         variant: None,
+        protocol_from: None,
     };
     let json = |v: serde_json::Result<Vec<u8>>| {
         v.map_err(|e| PredictionsError::Corrupt {
