@@ -7,7 +7,7 @@ use std::path::Path;
 use tch::Device;
 use vbench_models::checkpoint::CheckpointError;
 use vbench_models::{LoadOptions, ModelError, VideoModel, Weights};
-use vbench_suite::Entry;
+use vbench_suite::{Entry, Plan, SuiteError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -70,4 +70,29 @@ pub fn load_model(
             source: Box::new(source),
         },
     })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OwnPlanError {
+    #[error(transparent)]
+    Suite(#[from] SuiteError),
+    #[error(transparent)]
+    Load(#[from] LoadError),
+}
+
+/// `--model F --protocol E`: the one-entry plan of `file` under the zoo entry `protocol`'s whole
+/// protocol, with the class count the file's forward returns (a fine-tuned model may have
+/// another than the zoo entry's). A file that cannot run one view of that protocol is refused
+/// here, naming it.
+pub fn own_model_plan(file: &Path, protocol: &str, device: Device) -> Result<Plan, OwnPlanError> {
+    let mut plan = vbench_suite::own_model_plan(file, protocol, None)?;
+    let entry = &mut plan.entries[0];
+    let classes = vbench_models::torchscript::output_classes(entry, device).map_err(|source| {
+        LoadError::Model {
+            entry: entry.id.clone(),
+            source: Box::new(source),
+        }
+    })?;
+    entry.protocol.num_classes = classes as u32;
+    Ok(plan)
 }

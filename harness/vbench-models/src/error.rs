@@ -77,8 +77,8 @@ pub enum ModelError {
 
     /// A TorchScript forward that refused one view of the protocol.
     #[error(
-        "{}: forward rejected the input {shapes} (the entry's `{layout}` input layout: {expected}): {message}",
-        .file.display()
+        "{}: forward rejected the input {shapes} (the entry's `{layout}` input layout: {expected}): {}",
+        .file.display(), vbench_torch_ext::gist(.message)
     )]
     ForwardRejected {
         file: PathBuf,

@@ -60,6 +60,32 @@ impl Backend for TorchScriptBackend {
     }
 }
 
+/// How many classes `entry`'s TorchScript file outputs for one view of its protocol (the `n` of
+/// its forward's `[1, n]`). `--model` takes this as the entry's `num_classes`: the zoo entry
+/// lending its protocol may have another.
+pub fn output_classes(entry: &Entry, device: Device) -> Result<i64> {
+    let ModelSource::TorchScript { path, input } = &entry.model else {
+        return Err(no_backend(entry));
+    };
+    let model = TorchScriptModel {
+        module: TsModule::load(path, device)?,
+        layout: *input,
+        activation: entry.protocol.head_activation,
+        num_classes: 0,
+    };
+    let logits = model.logits(&ModelInput::dummy(&entry.protocol, 1, device), None)?;
+    match logits.size()[..] {
+        [1, n] if n > 0 => Ok(n),
+        ref size => Err(ModelError::BadOutput {
+            file: path.clone(),
+            reason: format!(
+                "forward returned {size:?} for one view, expected [1, classes]: raw logits, one \
+                 column per class"
+            ),
+        }),
+    }
+}
+
 /// A user's TorchScript module and how its output becomes scores.
 pub struct TorchScriptModel {
     module: TsModule,

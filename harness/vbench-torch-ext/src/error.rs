@@ -10,7 +10,7 @@ pub enum TorchExtError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{}: not a TorchScript file (make one with torch.jit.script or torch.jit.trace, then .save()): {message}", file.display())]
+    #[error("{}: not a TorchScript file (make one with torch.jit.script or torch.jit.trace, then .save()): {}", .file.display(), gist(.message))]
     NotTorchScript { file: PathBuf, message: String },
     #[error("{}: the module calls an operator that is not registered in this process (custom C++ operators, e.g. torchvision::roi_align, are not loaded; export with plain PyTorch ops): {message}", file.display())]
     UnknownOperator { file: PathBuf, message: String },
@@ -34,7 +34,7 @@ pub enum TorchExtError {
     },
     #[error("{}: {message}", file.display())]
     BadOutput { file: PathBuf, message: String },
-    #[error("{}: libtorch: {message}", file.display())]
+    #[error("{}: libtorch: {}", .file.display(), gist(.message))]
     Torch { file: PathBuf, message: String },
     #[error("{}: the op capture is unreadable: {message}", file.display())]
     Capture { file: PathBuf, message: String },
@@ -58,4 +58,15 @@ pub enum TorchExtError {
     Autocast { message: String },
     #[error("unknown FLOPs convention `{0}`; use fvcore-2021, conv-linear or fvcore-eval")]
     UnknownConvention(String),
+}
+
+/// libtorch's message on one line, for the one-line error vbench prints: the raised exception
+/// of a TorchScript interpreter traceback (its last line), else the lines joined.
+pub fn gist(message: &str) -> String {
+    let lines = message.lines().map(str::trim).filter(|l| !l.is_empty());
+    if message.contains("Traceback of TorchScript") {
+        lines.last().unwrap_or_default().to_string()
+    } else {
+        lines.collect::<Vec<_>>().join(" ")
+    }
 }

@@ -68,7 +68,7 @@ mod module;
 
 pub use autocast::{with_cpu_autocast, CpuAutocast};
 pub use capture::{Arg, OpCapture, OpRecord};
-pub use error::TorchExtError;
+pub use error::{gist, TorchExtError};
 pub use flops::{Convention, FlopCount};
 pub use layout::{is_channels_last_3d, to_channels_last_3d};
 pub use module::{ModuleInput, ParamCount, ParamSource, TsModule};

@@ -6,6 +6,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use vbench_eval::accuracy::evaluate::Progress;
+use vbench_eval::model::own_model_plan;
 use vbench_eval::run::event::{At, Event};
 use vbench_eval::run::options::OwnModel;
 use vbench_eval::run::status::{RunStatus, EXIT_INCOMPLETE};
@@ -15,7 +16,7 @@ use vbench_report::tables::accuracy::accuracy_lines;
 use vbench_report::Policy;
 use vbench_results::predictions::Header;
 use vbench_results::{AccuracyResult, Measure, Results};
-use vbench_suite::{find_entry, load_suite, own_model_plan, Dataset, Entry, Plan};
+use vbench_suite::{find_entry, load_suite, Dataset, Entry, Plan};
 
 /// `--model F --protocol E`: one's own TorchScript file under a zoo entry's whole protocol,
 /// without a suite file.
@@ -23,7 +24,7 @@ use vbench_suite::{find_entry, load_suite, own_model_plan, Dataset, Entry, Plan}
 pub struct OwnModelArgs {
     /// A TorchScript file (torch.jit.script or torch.jit.trace) returning raw logits; needs
     /// --protocol, replaces --suite.
-    #[arg(long, requires = "protocol", conflicts_with = "suite")]
+    #[arg(long, requires = "protocol")]
     pub model: Option<PathBuf>,
     /// The zoo entry whose whole protocol --model runs under, e.g. k400/x3d_m.
     #[arg(long, requires = "model")]
@@ -38,12 +39,20 @@ impl OwnModelArgs {
         })
     }
 
-    /// The one-entry plan of `--model F --protocol E`, if given.
-    pub fn plan(&self) -> Result<Option<Plan>> {
+    /// The one-entry plan of `--model F --protocol E`, if given, with the class count the
+    /// file's forward returns on `device`.
+    pub fn plan(&self, device: tch::Device) -> Result<Option<Plan>> {
         match self.model() {
-            Some(m) => Ok(Some(own_model_plan(&m.file, &m.protocol, None)?)),
+            Some(m) => Ok(Some(own_model_plan(&m.file, &m.protocol, device)?)),
             None => Ok(None),
         }
+    }
+
+    /// The entry of `--model F --protocol E` and its dataset, if given.
+    pub fn entry(&self, device: tch::Device) -> Result<Option<(Entry, Dataset)>> {
+        Ok(self
+            .plan(device)?
+            .map(|p| (p.entries[0].clone(), p.suite.dataset)))
     }
 }
 

@@ -16,11 +16,15 @@ use vbench_suite::Variant;
 #[derive(clap::Args)]
 pub struct Args {
     /// The entry: an id like k400/x3d_xs, or a name with --suite.
-    #[arg(long)]
-    entry: String,
+    #[arg(long, required_unless_present = "model", conflicts_with = "model")]
+    entry: Option<String>,
     /// The suite of --entry (a built-in name or a .toml) [default: the id's prefix].
-    #[arg(long)]
+    #[arg(long, conflicts_with = "model")]
     suite: Option<String>,
+    /// `--model F --protocol E`: one's own TorchScript file under E's whole protocol instead of
+    /// an entry.
+    #[command(flatten)]
+    own: super::common::OwnModelArgs,
     /// Checkpoint (.pyth or .safetensors) [default: the entry's official one from the weights cache].
     #[arg(long)]
     weights: Option<PathBuf>,
@@ -57,9 +61,17 @@ pub struct Args {
 
 pub fn exec(args: Args) -> Result<ExitCode> {
     check_format(&args.format, &["table", "json"])?;
-    let entry = resolve_entry(args.suite.as_deref(), &args.entry)?;
-    let views = args.views.as_deref().map(parse_views).transpose()?;
     let device = parse_device(&args.device)?;
+    let (entry, dataset) = match (args.own.entry(device)?, &args.entry) {
+        (Some((e, d)), _) => (e, Some(d)),
+        (None, Some(id)) => {
+            let e = resolve_entry(args.suite.as_deref(), id)?;
+            let d = suite_dataset(args.suite.as_deref(), &e);
+            (e, d)
+        }
+        (None, None) => anyhow::bail!("--entry or --model is required"),
+    };
+    let views = args.views.as_deref().map(parse_views).transpose()?;
     let variants = match &args.variant {
         Some(list) => super::latency::parse_variants(list)?,
         None => vec![Variant::Fp32],
@@ -68,7 +80,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         check_device(v, device)?;
     }
     let mut opts = InferOptions {
-        dataset: suite_dataset(args.suite.as_deref(), &entry),
+        dataset,
         entry,
         video: args.video,
         views,

@@ -22,8 +22,12 @@ use vbench_suite::{find_entry, Entry, Variant};
 #[derive(clap::Args)]
 pub struct Args {
     /// Entry ids, e.g. k400/x3d_xs or mobile/efficient_x3d_xs; repeatable.
-    #[arg(long = "entry", required = true)]
+    #[arg(long = "entry", required_unless_present = "model")]
     entries: Vec<String>,
+    /// `--model F --protocol E`: one's own TorchScript file, timed on one view of E's protocol
+    /// (beside any --entry).
+    #[command(flatten)]
+    own: super::common::OwnModelArgs,
     /// cpu or cuda[:i].
     #[arg(long, default_value = "cpu")]
     device: String,
@@ -134,7 +138,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         bail!("--threads {n} must be at least 1");
     }
     let device = parse_device(&args.device)?;
-    let entries: Vec<Entry> = args
+    let mut entries: Vec<Entry> = args
         .entries
         .iter()
         .map(|id| {
@@ -142,6 +146,9 @@ pub fn exec(args: Args) -> Result<ExitCode> {
             Ok(plan.entries[i].clone())
         })
         .collect::<Result<_>>()?;
+    if let Some((own, _)) = args.own.entry(device)? {
+        entries.push(own);
+    }
     // Validate the numeric flags before any model is built.
     let latency = options(&args, device)?;
     if let Some(list) = &args.variant {

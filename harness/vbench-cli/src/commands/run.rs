@@ -14,7 +14,7 @@ use vbench_eval::run::shard::Shard;
 #[derive(clap::Args)]
 pub struct Args {
     /// A built-in suite (k400, ssv2, charades, ava, mobile) or a path to a suite .toml.
-    #[arg(long, required_unless_present = "model")]
+    #[arg(long, required_unless_present = "model", conflicts_with = "model")]
     suite: Option<String>,
     #[command(flatten)]
     own: super::common::OwnModelArgs,

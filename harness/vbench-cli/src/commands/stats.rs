@@ -13,8 +13,11 @@ use vbench_suite::{all_suites, load_suite, Entry};
 #[derive(clap::Args)]
 pub struct Args {
     /// A built-in suite (k400, ssv2, charades, ava, mobile) or a path to a suite .toml; all if omitted.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "model")]
     suite: Option<String>,
+    /// `--model F --protocol E`: one's own TorchScript file under E's protocol instead of a suite.
+    #[command(flatten)]
+    own: super::common::OwnModelArgs,
     /// Only these entries (names or ids); repeatable.
     #[arg(long = "entry")]
     entries: Vec<String>,
@@ -40,9 +43,10 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         .map(vbench_eval::flops::parse_convention)
         .transpose()?;
     check_format(&args.format, &["table", "csv", "json"])?;
-    let plans = match &args.suite {
-        Some(s) => vec![load_suite(s)?],
-        None => all_suites()?,
+    let plans = match (args.own.plan(tch::Device::Cpu)?, &args.suite) {
+        (Some(own), _) => vec![own],
+        (None, Some(s)) => vec![load_suite(s)?],
+        (None, None) => all_suites()?,
     };
     let mut entries: Vec<Entry> = plans.into_iter().flat_map(|p| p.entries).collect();
     if !args.entries.is_empty() {

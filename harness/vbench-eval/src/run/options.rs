@@ -74,10 +74,10 @@ pub struct RunOptions {
 
 impl RunOptions {
     /// The plan this run measures: the suite's, or the one entry of `model`.
-    pub fn plan(&self) -> Result<vbench_suite::Plan, vbench_suite::SuiteError> {
+    pub fn plan(&self) -> Result<vbench_suite::Plan, crate::model::OwnPlanError> {
         match &self.model {
-            Some(m) => vbench_suite::own_model_plan(&m.file, &m.protocol, None),
-            None => vbench_suite::load_suite(&self.suite),
+            Some(m) => crate::model::own_model_plan(&m.file, &m.protocol, self.device),
+            None => Ok(vbench_suite::load_suite(&self.suite)?),
         }
     }
 

@@ -56,6 +56,8 @@ pub enum RunError {
     #[error(transparent)]
     Model(#[from] LoadError),
     #[error(transparent)]
+    OwnPlan(#[from] crate::model::OwnPlanError),
+    #[error(transparent)]
     Output(#[from] OutputError),
     #[error(transparent)]
     Shard(#[from] ShardError),
