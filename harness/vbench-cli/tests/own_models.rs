@@ -146,8 +146,19 @@ fn predictions(file: &Path) -> BTreeMap<String, Value> {
 }
 
 /// Per-video scores of every job within 1e-4 of the reference's largest magnitude; returns the
-/// worst relative error per job.
+/// worst relative error per job. Videos are `videos/<name>` of a Kinetics tree.
 fn check_scores(out: &Path, oracle: &Path, jobs: &[&str]) -> Vec<(String, f64)> {
+    let id = |video: &Path| format!("videos/{}", video.file_name().unwrap().to_string_lossy());
+    check_scores_by(out, oracle, jobs, &id)
+}
+
+/// [`check_scores`] with the dataset's id of each video path.
+fn check_scores_by(
+    out: &Path,
+    oracle: &Path,
+    jobs: &[&str],
+    id_of: &dyn Fn(&Path) -> String,
+) -> Vec<(String, f64)> {
     let mut worst = Vec::new();
     for name in jobs {
         let reference: Value =
@@ -156,14 +167,10 @@ fn check_scores(out: &Path, oracle: &Path, jobs: &[&str]) -> Vec<(String, f64)> 
         let got = predictions(&out.join(format!("predictions/{name}.jsonl")));
         let mut rel = 0f64;
         for video in reference["videos"].as_array().unwrap() {
-            let id = format!(
-                "videos/{}",
-                Path::new(video["video"].as_str().unwrap())
-                    .file_name()
-                    .unwrap()
-                    .to_string_lossy()
-            );
-            let rec = &got[&id];
+            let id = id_of(Path::new(video["video"].as_str().unwrap()));
+            let rec = got
+                .get(&id)
+                .unwrap_or_else(|| panic!("{name}: no prediction for {id}"));
             assert_eq!(rec["status"], "ok", "{name} {id}: {rec}");
             let (want, have) = (floats(&video["scores"]), floats(&rec["scores"]));
             assert_eq!(want.len(), have.len(), "{name} {id}");
@@ -323,4 +330,111 @@ fn own_model_runs_its_protocols_full_views() {
     );
     check_scores(&out, dir.path(), &["r3d_18"]);
     check_stats(&s, dir.path(), &["r3d_18"]);
+}
+
+/// `root/ucfTrainTestlist` (classInd.txt, testlist01.txt) and `root/UCF-101/<class>/<video>`
+/// linked to real clips: a UCF101-format tree of 101 classes whose fold 1 lists `videos`
+/// (class index, list path, shared clip). Returns the video paths.
+fn ucf101_tree(root: &Path, videos: &[(u32, &str, &str)]) -> Vec<PathBuf> {
+    let lists = root.join("ucfTrainTestlist");
+    std::fs::create_dir_all(&lists).unwrap();
+    let class = |i: u32| format!("Class{i:03}");
+    let ind: String = (1..=101).map(|i| format!("{i} {}\r\n", class(i))).collect();
+    std::fs::write(lists.join("classInd.txt"), ind).unwrap();
+    let mut list = String::new();
+    let mut paths = Vec::new();
+    for (i, name, real) in videos {
+        let rel = format!("{}/{name}", class(*i));
+        let path = root.join("UCF-101").join(&rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(shared_video(real), &path).unwrap();
+        list.push_str(&format!("{rel}\r\n"));
+        paths.push(path);
+    }
+    std::fs::write(lists.join("testlist01.txt"), list).unwrap();
+    paths
+}
+
+#[test]
+fn fine_tuned_x3d_s_with_101_classes_on_ucf101_matches_pytorchvideo() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("ucf");
+    let videos = ucf101_tree(
+        &root,
+        &[
+            (3, "v_Class003_g01_c01.avi", "k400_demo.mp4"),
+            (101, "v_Class101_g01_c02.avi", "mobile_demo_1.mp4"),
+        ],
+    );
+    let job = Job {
+        name: "x3d_s_ucf",
+        torchvision: "",
+        protocol_from: "k400/x3d_s",
+        views: Some((2, 1)),
+    };
+    let mut oracle = oracle_job(&job, &videos);
+    let o = oracle.as_object_mut().unwrap();
+    o.remove("torchvision");
+    o.insert("pytorchvideo".into(), json!("x3d_s"));
+    o.insert("num_classes".into(), json!(101));
+    o.insert("flops".into(), json!(false));
+    run_oracle(dir.path(), &[oracle]);
+    // Five lines of TOML: a zoo architecture, one's own weights, the zoo entry's protocol.
+    let suite = dir.path().join("ft.toml");
+    std::fs::write(
+        &suite,
+        "[suite]\nname = \"ft\"\ntitle = \"Fine-tuned\"\ndataset = \"ucf101\"\nsplit = 1\n\n\
+         [[entry]]\nname = \"x3d_s_ucf\"\nmodel = \"x3d_s\"\ncheckpoint = \"x3d_s_ucf.pyth\"\n\
+         protocol_from = \"k400/x3d_s\"\n\
+         protocol = { num_classes = 101, temporal_clips = 2, spatial_crops = 1 }\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    ok(vbench(&[
+        "run",
+        "--suite",
+        suite.to_str().unwrap(),
+        "--data-root",
+        root.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-latency",
+    ]));
+    let videos_dir = root.join("UCF-101");
+    let id = |v: &Path| {
+        v.strip_prefix(&videos_dir)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    };
+    check_scores_by(&out, dir.path(), &["x3d_s_ucf"], &id);
+    let results: Value =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    let entry = &results["entries"][0];
+    let reference: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("x3d_s_ucf.json")).unwrap()).unwrap();
+    assert_eq!(entry["params"]["value"]["count"], reference["params"]);
+    assert_eq!(entry["protocol_from"], "k400/x3d_s", "{entry}");
+
+    // Strict loading stays: the same weights under 100 classes name the key and both shapes.
+    std::fs::write(
+        &suite,
+        std::fs::read_to_string(&suite)
+            .unwrap()
+            .replace("num_classes = 101", "num_classes = 100"),
+    )
+    .unwrap();
+    let o = vbench(&[
+        "infer",
+        "--suite",
+        suite.to_str().unwrap(),
+        "--entry",
+        "x3d_s_ucf",
+        videos[0].to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for needle in ["x3d_s_ucf.pyth", "proj.weight", "101", "100"] {
+        assert!(err.contains(needle), "names `{needle}`: {err}");
+    }
 }
