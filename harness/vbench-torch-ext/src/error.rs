@@ -63,9 +63,9 @@ pub enum TorchExtError {
 /// libtorch's message on one line, for the one-line error vbench prints: the raised exception
 /// of a TorchScript interpreter traceback (its last line), else the lines joined.
 pub fn gist(message: &str) -> String {
-    let lines = message.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut lines = message.lines().map(str::trim).filter(|l| !l.is_empty());
     if message.contains("Traceback of TorchScript") {
-        lines.last().unwrap_or_default().to_string()
+        lines.next_back().unwrap_or_default().to_string()
     } else {
         lines.collect::<Vec<_>>().join(" ")
     }
