@@ -57,7 +57,7 @@ fn weights(dir: &Path) -> PathBuf {
     let e = plan.entry("x3d_xs").unwrap();
     let vs = tch::nn::VarStore::new(tch::Device::Cpu);
     let _m = vbench_models::build(
-        e.arch,
+        e.arch().unwrap(),
         e.protocol.num_classes as i64,
         e.protocol.head_activation,
         &vs.root(),

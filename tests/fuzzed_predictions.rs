@@ -30,7 +30,7 @@ fn header(multi_label: bool) -> Header {
         vbench_predictions: FORMAT_VERSION,
         transform: vbench_data::transforms::TRANSFORM_VERSION,
         entry: plan.entries[i].id.clone(),
-        arch: plan.entries[i].arch.to_string(),
+        arch: plan.entries[i].model.label(),
         task: if multi_label {
             "multi_label"
         } else {
@@ -54,6 +54,7 @@ fn header(multi_label: bool) -> Header {
         vbench_version: "0.1.0".into(),
         label_map: None,
         variant: None,
+        protocol_from: None,
     }
 }
 

@@ -222,7 +222,9 @@ pub fn measure_accuracy(
                 "checkpoint {} is not in the weights folder {dir}: copy the official file \
                  there (it is imported on first use), run `vbench fetch --suite {} --entry {}`, \
                  or pass --weights FILE for a single entry",
-                checkpoint_name(entry), opts.suite, entry.name
+                checkpoint_name(entry),
+                opts.suite,
+                entry.name
             )));
         }
         Err(e) => return Ok(failed(e)),
