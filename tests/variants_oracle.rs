@@ -21,11 +21,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 use vbench_models::checkpoint::{load_strict, read_state_dict};
 use vbench_models::variant::{self, Applied};
-use vbench_models::{zoo_config, ModelInput, VideoModel};
+use vbench_models::{zoo_config, ModelInput, VideoModel, ZooModel};
 use vbench_suite::{find_entry, Arch, Protocol, Variant};
 use vbench_tests::{repo_root, shared_dir, venv_python, OracleIo};
 
@@ -58,7 +57,7 @@ fn protocol(c: &Case) -> Protocol {
 
 fn arch(c: &Case) -> Arch {
     let (plan, i) = find_entry(c.entry).unwrap();
-    plan.entries[i].arch
+    plan.entries[i].arch().unwrap()
 }
 
 /// The real video's views, stacked per pathway, written for the oracle.
@@ -124,13 +123,14 @@ fn vbench_variant(c: &Case, weights: &Path, v: Variant) -> (Box<dyn VideoModel>,
     if let Some((_, pools)) = &c.small {
         cfg.set_head_pool_kernel_sizes(pools).unwrap();
     }
-    let mut vs = VarStore::new(Device::Cpu);
-    let model = cfg.build(a, &vs.root()).unwrap();
-    load_strict(&mut vs, read_state_dict(weights).unwrap(), weights).unwrap();
-    let (model, applied) = variant::apply(v, &mut vs, model, &p).unwrap();
-    // The variables must outlive the model: leak this test's store.
-    std::mem::forget(vs);
-    (model, applied)
+    let mut model = ZooModel::from_config(a, &cfg, Device::Cpu).unwrap();
+    load_strict(
+        model.var_store_mut(),
+        read_state_dict(weights).unwrap(),
+        weights,
+    )
+    .unwrap();
+    variant::apply(v, Box::new(model), &p).unwrap()
 }
 
 /// One view per forward, as the oracle ran them: `[views, classes]` logits.

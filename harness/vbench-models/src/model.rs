@@ -155,6 +155,12 @@ pub trait VideoModel: Send {
 
     /// FLOPs of one view of `protocol` (one clip, batch 1), under every convention.
     fn flops(&self, protocol: &Protocol) -> Result<FlopsCount>;
+
+    /// The tch variables a weight-changing speed variant acts on in place
+    /// ([`crate::variant::apply`]); `None` for a model whose weights are not tch variables.
+    fn variables_mut(&mut self) -> Option<&mut tch::nn::VarStore> {
+        None
+    }
 }
 
 /// The weights a zoo model starts from.

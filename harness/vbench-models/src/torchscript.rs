@@ -169,6 +169,7 @@ impl TorchScriptModel {
                 file,
                 shapes,
                 message,
+                ..
             } => ModelError::ForwardRejected {
                 file,
                 layout: self.layout.name(),

@@ -74,6 +74,7 @@ pub fn own_model_plan(
             title: format!("{name} under {}'s protocol", zoo.id),
             dataset,
             split: None,
+            variants: Vec::new(),
             task: dataset.task(),
             description: Some(format!(
                 "{} under the protocol of the zoo entry {}",

@@ -103,7 +103,7 @@ pub fn score_views(
     let header = Header {
         vbench_predictions: vbench_results::predictions::FORMAT_VERSION,
         entry: run.entry.id.clone(),
-        arch: run.entry.arch.to_string(),
+        arch: run.entry.model.label(),
         task: match run.entry.protocol.head_activation {
             vbench_suite::Activation::Sigmoid => "multi_label".into(),
             _ => "classification".into(),
@@ -126,6 +126,7 @@ pub fn score_views(
         vbench_version: env!("CARGO_PKG_VERSION").into(),
         label_map: None,
         variant: (variant != Variant::Fp32).then_some(variant),
+        protocol_from: run.entry.protocol_from.clone(),
     };
     let (mut writer, done) = PredictionsWriter::open(&path, &header, run.fresh)?;
     let jobs: Vec<VideoJob> = run

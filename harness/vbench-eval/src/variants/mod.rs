@@ -18,6 +18,7 @@ use vbench_results::predictions::fidelity::compare;
 use vbench_results::{AppliedVariant, Fidelity, Measure, VariantResult, VariantSpeed};
 use vbench_suite::{Entry, Variant};
 
+use crate::accuracy::evaluate::weights_to_load;
 use crate::accuracy::pipeline::EvalOptions;
 use crate::model::{build_model, load_model};
 use crate::weights::sha256_file;
@@ -78,7 +79,7 @@ pub fn variant_model(
     weights: Option<&Path>,
     device: Device,
     v: Variant,
-) -> Result<(tch::nn::VarStore, Box<dyn VideoModel>, Applied), VariantError> {
+) -> Result<(Box<dyn VideoModel>, Applied), VariantError> {
     let model_err = |message: String| VariantError::Model {
         variant: v,
         model: entry.id.clone(),
@@ -87,12 +88,12 @@ pub fn variant_model(
             reason: message,
         }),
     };
-    let (mut vs, model) = match weights {
-        Some(w) => load_model(entry, w, device).map_err(|e| model_err(e.to_string()))?,
+    let model = match weights {
+        Some(w) => load_model(entry, weights_to_load(entry, w), device)
+            .map_err(|e| model_err(e.to_string()))?,
         None => build_model(entry, device).map_err(model_err)?,
     };
-    let (model, applied) = variant::apply(v, &mut vs, model, &entry.protocol)?;
-    Ok((vs, model, applied))
+    variant::apply(v, model, &entry.protocol)
 }
 
 fn applied_result(a: &Applied) -> AppliedVariant {
@@ -138,17 +139,17 @@ pub fn measure_variants(
         accuracy: not_requested(),
         dataset_fidelity: not_requested(),
     };
-    let (_vs, fp32, _) =
-        match variant_model(entry, opts.weights.as_deref(), opts.device, Variant::Fp32) {
-            Ok(m) => m,
-            Err(e) => {
-                return opts
-                    .variants
-                    .iter()
-                    .map(|&v| fresh(v, failed(format!("fp32 model: {e}"))))
-                    .collect()
-            }
-        };
+    let (fp32, _) = match variant_model(entry, opts.weights.as_deref(), opts.device, Variant::Fp32)
+    {
+        Ok(m) => m,
+        Err(e) => {
+            return opts
+                .variants
+                .iter()
+                .map(|&v| fresh(v, failed(format!("fp32 model: {e}"))))
+                .collect()
+        }
+    };
     let mut out = Vec::new();
     if opts.variants.contains(&Variant::Fp32) {
         let mut r = fresh(
@@ -178,18 +179,17 @@ pub fn measure_variants(
     let mut base: Option<Result<FidelityBase, String>> = None;
     for &v in opts.variants.iter().filter(|v| **v != Variant::Fp32) {
         note(format!("{}: variant {v}", entry.id));
-        let (_vs, model, applied) =
-            match variant_model(entry, opts.weights.as_deref(), opts.device, v) {
-                Ok(m) => m,
-                Err(e) => {
-                    let m = match unavailable(&e) {
-                        Some(reason) => skipped(reason),
-                        None => failed(e),
-                    };
-                    out.push(fresh(v, m));
-                    continue;
-                }
-            };
+        let (model, applied) = match variant_model(entry, opts.weights.as_deref(), opts.device, v) {
+            Ok(m) => m,
+            Err(e) => {
+                let m = match unavailable(&e) {
+                    Some(reason) => skipped(reason),
+                    None => failed(e),
+                };
+                out.push(fresh(v, m));
+                continue;
+            }
+        };
         let mut r = fresh(
             v,
             Measure::Measured {
@@ -270,7 +270,7 @@ fn fidelity_base<'a>(
     weights: &Option<(String, Result<String, String>)>,
     fp32: &dyn VideoModel,
 ) -> Result<FidelityBase<'a>, String> {
-    if entry.arch.is_detector() {
+    if entry.model.is_detector() {
         return Err(format!(
             "{} scores person boxes of AVA keyframes, not whole videos: measure its fidelity \
              with --data-root on an AVA tree",
@@ -331,7 +331,7 @@ pub fn variant_rows(
         .iter()
         .map(|e| vbench_results::VariantRow {
             id: e.id.clone(),
-            arch: e.arch.to_string(),
+            arch: e.model.label(),
             variants: measure_variants(e, opts, note),
         })
         .collect()

@@ -15,10 +15,10 @@ pub mod precision;
 
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
-use vbench_suite::{Arch, Protocol, Variant};
+use vbench_suite::{InputLayout, Protocol, Variant};
 
 use crate::error::ModelError;
-use crate::registry::{ModelInput, ModelOutput, VideoModel};
+use crate::model::{FlopsCount, ModelInput, ModelOutput, ParamCount, VideoModel};
 
 pub use fold::FoldReport;
 
@@ -94,23 +94,36 @@ fn device_name(d: Device) -> String {
     }
 }
 
-/// `model` (built under `vs`, weights loaded) run as `variant`. `protocol` gives the input of the
-/// one or two forwards some transformations need to see the model run (folding, the fallback
-/// survey).
+/// `model` (from the model seam, weights loaded) run as `variant`. `protocol` gives the input of
+/// the one or two forwards some transformations need to see the model run (folding, the fallback
+/// survey). Weight changes act on the model's own variables ([`VideoModel::variables_mut`]): a
+/// model without tch variables (a TorchScript file) takes only the per-forward variants.
 pub fn apply(
     variant: Variant,
-    vs: &mut VarStore,
-    model: Box<dyn VideoModel>,
+    mut model: Box<dyn VideoModel>,
     protocol: &Protocol,
 ) -> Result<(Box<dyn VideoModel>, Applied), VariantError> {
-    let device = vs.device();
+    let device = model.device();
     check_device(variant, device)?;
-    let arch = model.arch();
+    let arch = model.label();
     let failed = |source: ModelError| VariantError::Model {
         variant,
-        model: arch.to_string(),
+        model: arch.clone(),
         source: Box::new(source),
     };
+    let weights_variant = matches!(
+        variant,
+        Variant::Bf16Cast | Variant::Fp16 | Variant::ChannelsLast | Variant::FoldedBn
+    );
+    if weights_variant && model.variables_mut().is_none() {
+        return Err(VariantError::NotApplicable {
+            variant,
+            model: arch,
+            reason: "its weights are not vbench's variables (a TorchScript file: export the \
+                     variant from Python)"
+                .into(),
+        });
+    }
     let mut applied = Applied::default();
     match variant {
         Variant::Fp32 => {
@@ -129,7 +142,9 @@ pub fn apply(
             applied.detail = "forward under torch.autocast(\"cpu\", torch.bfloat16)".into();
         }
         Variant::Bf16Cast => {
-            vs.bfloat16();
+            if let Some(vs) = model.variables_mut() {
+                vs.bfloat16();
+            }
             let wrapped = VariantModel::new(model, variant);
             // A batch-0 pass runs every op on empty tensors: where float32 is kept shows at no cost.
             let scope = precision::CastScope::enter();
@@ -149,11 +164,16 @@ pub fn apply(
             return Ok((Box::new(wrapped), applied));
         }
         Variant::Fp16 => {
-            vs.half();
+            if let Some(vs) = model.variables_mut() {
+                vs.half();
+            }
             applied.detail = "weights and activations in float16".into();
         }
         Variant::ChannelsLast => {
-            let n = channels_last_variables(vs).map_err(failed)?;
+            let n = match model.variables_mut() {
+                Some(vs) => channels_last_variables(vs).map_err(failed)?,
+                None => 0,
+            };
             applied.detail = format!("{n} 5-D weights and the input in ChannelsLast3d");
         }
         Variant::FoldedBn => {
@@ -290,8 +310,16 @@ fn channels_last_input(input: &ModelInput) -> Result<ModelInput, ModelError> {
 }
 
 impl VideoModel for VariantModel {
-    fn arch(&self) -> Arch {
-        self.inner.arch()
+    fn label(&self) -> String {
+        self.inner.label()
+    }
+
+    fn input_layout(&self) -> InputLayout {
+        self.inner.input_layout()
+    }
+
+    fn device(&self) -> Device {
+        self.inner.device()
     }
 
     fn forward(&self, input: &ModelInput) -> Result<ModelOutput, ModelError> {
@@ -300,6 +328,23 @@ impl VideoModel for VariantModel {
 
     fn forward_boxes(&self, input: &ModelInput, boxes: &Tensor) -> Result<ModelOutput, ModelError> {
         self.run(input, |x| self.inner.forward_boxes(x, boxes))
+    }
+
+    /// The model's own count: a variant changes how it runs, not what it holds.
+    fn params(&self) -> Result<ParamCount, ModelError> {
+        self.inner.params()
+    }
+
+    fn min_warmup(&self) -> u32 {
+        self.inner.min_warmup()
+    }
+
+    fn flops(&self, protocol: &Protocol) -> Result<FlopsCount, ModelError> {
+        self.inner.flops(protocol)
+    }
+
+    fn variables_mut(&mut self) -> Option<&mut VarStore> {
+        self.inner.variables_mut()
     }
 }
 

@@ -10,7 +10,7 @@ use vbench_suite::{all_suites, Activation, Arch, Protocol, Variant};
 
 use super::{apply, check_device, VariantError};
 use crate::op_record::{record_ops, OpKind};
-use crate::{zoo_config, ModelConfig, ModelInput, VideoModel};
+use crate::{zoo_config, ModelConfig, ModelInput, VideoModel, ZooModel};
 
 /// The first built-in entry's protocol for `arch`, at a small crop where the head allows one.
 fn protocol(arch: Arch) -> Protocol {
@@ -18,7 +18,7 @@ fn protocol(arch: Arch) -> Protocol {
     let e = plans
         .iter()
         .flat_map(|p| &p.entries)
-        .find(|e| e.arch == arch)
+        .find(|e| e.arch() == Some(arch))
         .unwrap_or_else(|| panic!("no entry for {arch}"));
     let mut p = e.protocol.clone();
     if !matches!(arch, Arch::MvitBase16x4 | Arch::MvitBase32x3) {
@@ -102,12 +102,11 @@ fn rel(a: &Tensor, b: &Tensor) -> f64 {
     d / b.abs().max().double_value(&[]).max(1e-12)
 }
 
-/// The model of `arch` with the reference weights copied in.
-fn model(arch: Arch, p: &Protocol, reference: &VarStore) -> (VarStore, Box<dyn VideoModel>) {
-    let mut vs = VarStore::new(Device::Cpu);
-    let m = config(arch, p).build(arch, &vs.root()).unwrap();
-    vs.copy(reference).unwrap();
-    (vs, m)
+/// The model of `arch`, as the model seam makes it, with the reference weights copied in.
+fn model(arch: Arch, p: &Protocol, reference: &VarStore) -> Box<dyn VideoModel> {
+    let mut m = ZooModel::from_config(arch, &config(arch, p), Device::Cpu).unwrap();
+    m.var_store_mut().copy(reference).unwrap();
+    Box::new(m)
 }
 
 fn check_arch(arch: Arch, all: bool) {
@@ -131,8 +130,8 @@ fn check_arch(arch: Arch, all: bool) {
         false => &[Variant::FoldedBn],
     };
     for &v in variants {
-        let (mut vs, m) = model(arch, &p, &reference);
-        let applied = apply(v, &mut vs, m, &p);
+        let m = model(arch, &p, &reference);
+        let applied = apply(v, m, &p);
         if v == Variant::FoldedBn && !has_bn {
             let err = applied.err().expect("folded-bn without BatchNorm");
             assert!(
@@ -220,17 +219,14 @@ fn fp32_returns_the_model_itself_and_int8_fp16_say_why_not() {
     randomise(&reference);
     let x = input(&p);
     let want = m0.forward(&x).unwrap().pre_activation;
-    let (mut vs, m) = model(arch, &p, &reference);
-    let (m, applied) = apply(Variant::Fp32, &mut vs, m, &p).unwrap();
+    let m = model(arch, &p, &reference);
+    let (m, applied) = apply(Variant::Fp32, m, &p).unwrap();
     let got = m.forward(&x).unwrap().pre_activation;
     // Bit for bit: fp32 is no transformation at all.
     assert!(got.equal(&want));
     assert_eq!(applied.detail, "unchanged");
-    let (mut vs, m) = model(arch, &p, &reference);
-    let err = apply(Variant::Int8, &mut vs, m, &p)
-        .err()
-        .unwrap()
-        .to_string();
+    let m = model(arch, &p, &reference);
+    let err = apply(Variant::Int8, m, &p).err().unwrap().to_string();
     assert!(
         err.contains("int8") && err.contains("no quantized model"),
         "{err}"

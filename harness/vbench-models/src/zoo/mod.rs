@@ -81,6 +81,10 @@ impl ZooModel {
         &self.vs
     }
 
+    pub fn var_store_mut(&mut self) -> &mut VarStore {
+        &mut self.vs
+    }
+
     /// The network itself, e.g. for its deployment form.
     pub fn net(&self) -> &dyn ZooNet {
         self.net.as_ref()
@@ -161,6 +165,10 @@ impl VideoModel for ZooModel {
         let (out, ops) = crate::op_record::record_ops(|| self.net.forward(&input));
         out?;
         counting::count(&ops, &counting::module_params(&self.vs))
+    }
+
+    fn variables_mut(&mut self) -> Option<&mut VarStore> {
+        Some(&mut self.vs)
     }
 }
 
