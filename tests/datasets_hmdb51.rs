@@ -12,7 +12,7 @@ use vbench_data::datasets::{
 };
 use vbench_data::DataError;
 use vbench_suite::{Dataset, Fold};
-use vbench_tests::{repo_root, shared_dir, venv_python};
+use vbench_testkit::{repo_root, shared_dir, venv_python};
 
 /// A video: its file, the shared video it links to, and its code per fold (0 unused, 1 train,
 /// 2 test).

@@ -11,7 +11,7 @@ use vbench_data::datasets::{
 };
 use vbench_data::DataError;
 use vbench_suite::Dataset;
-use vbench_tests::shared_dir;
+use vbench_testkit::shared_dir;
 
 fn link(root: &Path, rel: &str, real: &str) {
     let p = root.join(rel);

@@ -13,7 +13,7 @@ use vbench_data::datasets::{
 };
 use vbench_data::{extract_views, DataError};
 use vbench_suite::{find_entry, Dataset, Fold};
-use vbench_tests::{repo_root, shared_dir, venv_python};
+use vbench_testkit::{repo_root, shared_dir, venv_python};
 
 /// classInd.txt's 101 classes, alphabetical as the official file: three real names around
 /// generated ones (the reader needs the format, not the names).

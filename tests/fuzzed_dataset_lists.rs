@@ -10,7 +10,7 @@ use vbench_data::datasets::{
 };
 use vbench_results::gap::reference_list::read_reference_list;
 use vbench_suite::Dataset;
-use vbench_tests::fuzz::{mutate, names_file_and_line, no_panic, Rng};
+use vbench_testkit::fuzz::{mutate, names_file_and_line, no_panic, Rng};
 
 const CASES: usize = 500;
 

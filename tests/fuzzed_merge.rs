@@ -10,8 +10,8 @@ use vbench_eval::run::merge::merge_into;
 use vbench_eval::run::options::RunOptions;
 use vbench_eval::run::session::Session;
 use vbench_eval::run::shard::Shard;
-use vbench_tests::fuzz::{mutate, names_file_and_line, no_panic, Rng};
-use vbench_tests::{repo_root, shared_dir};
+use vbench_testkit::fuzz::{mutate, names_file_and_line, no_panic, Rng};
+use vbench_testkit::{repo_root, shared_dir};
 
 const CASES: usize = 540;
 

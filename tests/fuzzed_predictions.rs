@@ -11,7 +11,7 @@ use vbench_results::predictions::{
     WeightsInfo, FORMAT_VERSION,
 };
 use vbench_suite::find_entry;
-use vbench_tests::fuzz::{mutate, names_file_and_line, no_panic, Rng};
+use vbench_testkit::fuzz::{mutate, names_file_and_line, no_panic, Rng};
 
 const CASES: usize = 600;
 

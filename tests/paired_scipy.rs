@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 use vbench_results::paired::{binom_test_half, newcombe_ci95, PairedTable};
-use vbench_tests::{repo_root, venv_python};
+use vbench_testkit::{repo_root, venv_python};
 
 fn binom_cases() -> Vec<(u64, u64)> {
     let mut cases: Vec<(u64, u64)> = (1..=60)

@@ -12,7 +12,7 @@ use std::path::Path;
 use vbench_eval::run::output::{new_entry, new_results, run_provenance};
 use vbench_report::exporter;
 use vbench_results::{LatencyResult, Measure, Results};
-use vbench_tests::chromium::headless;
+use vbench_testkit::chromium::headless;
 
 /// A latency of `p50` ms at `threads` threads (the statistics are what a steady run gives).
 fn latency(p50: f64, threads: i64) -> Measure<LatencyResult> {

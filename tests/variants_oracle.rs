@@ -26,7 +26,7 @@ use vbench_models::checkpoint::{load_strict, read_state_dict};
 use vbench_models::variant::{self, Applied};
 use vbench_models::{zoo_config, ModelInput, VideoModel, ZooModel};
 use vbench_suite::{find_entry, Arch, Protocol, Variant};
-use vbench_tests::{repo_root, shared_dir, venv_python, OracleIo};
+use vbench_testkit::{repo_root, shared_dir, venv_python, OracleIo};
 
 const VARIANTS: [Variant; 5] = [
     Variant::Fp32,

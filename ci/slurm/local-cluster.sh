@@ -1,6 +1,6 @@
 #!/bin/bash
 # A throwaway single-node Slurm cluster in one folder, for trying `vbench slurm --submit` on a
-# workstation (the same setup harness/vbench-cli/tests/issue_10_slurm.rs starts for itself).
+# workstation (the same setup harness/vbench-cli/tests/shards_slurm.rs starts for itself).
 # No systemd, no accounting, nothing outside DIR is written: munged runs as the munge user with
 # its own key and socket in DIR/munge, slurmctld and slurmd run as root with DIR/slurm.conf.
 #

@@ -1,4 +1,4 @@
-"""cv2.resize(INTER_LINEAR) oracle for tests/issue_7_ava_cv_resize.rs (PySlowFast's AVA short-side scale).
+"""cv2.resize(INTER_LINEAR) oracle for tests/ava_cv_resize.rs (PySlowFast's AVA short-side scale).
 
 usage: cv_resize.py VIDEOS_DIR OUTDIR
 

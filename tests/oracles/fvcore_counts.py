@@ -1,4 +1,4 @@
-"""Oracle for tests/issue_5_flops.rs: fvcore's FlopCountAnalysis on PyTorchVideo's own models.
+"""Oracle for tests/flops_conventions.rs: fvcore's FlopCountAnalysis on PyTorchVideo's own models.
 
 Reads a JSON list of requests on stdin, one per model input:
     {"key": str, "arch": str, "num_classes": int, "frames": int, "alpha": int|null,

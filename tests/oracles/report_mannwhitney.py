@@ -1,4 +1,4 @@
-"""Oracle for tests/issue_9_mannwhitney_scipy.rs: scipy's one-sided Mann-Whitney U.
+"""Oracle for tests/gate_mannwhitney_scipy.rs: scipy's one-sided Mann-Whitney U.
 
 argv[1]: a JSON file [{"a": [...], "b": [...], "method": "auto"|"exact"|"asymptotic"}, ...].
 Prints [{"u": U of b, "p": P(b stochastically greater)}, ...] as JSON on stdout.

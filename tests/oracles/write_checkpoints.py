@@ -1,4 +1,4 @@
-"""Oracle for tests/issue_3_checkpoint.rs: writes torch.save checkpoints in every shape the Rust
+"""Oracle for tests/checkpoint_loading.rs: writes torch.save checkpoints in every shape the Rust
 reader must handle, each next to a safetensors dump of the same state_dict (contiguous copies),
 plus files that must fail. Usage: write_checkpoints.py OUT_DIR. Writes OUT_DIR/manifest.json:
 {"pairs": [{"ckpt", "safetensors", "keys"}]} with the state_dict keys in file order.

@@ -7,11 +7,10 @@
 //! The runs happen inside the namespace; what they left is copied out before it ends. A machine
 //! without unprivileged user namespaces fails this test, saying so.
 
-#[path = "issue_10_support/mod.rs"]
-mod support;
+use vbench_testkit::shards::*;
+use vbench_testkit::{s, tempdir, text};
 
 use std::process::Command;
-use support::*;
 
 const SCRIPT: &str = r#"
 set -u

@@ -1,12 +1,10 @@
 //! Shards whose requested measurements fail still merge: `--jobs` accepts a shard's exit 3, the
-//! merged run carries the failure and exits 3 (the Slurm scripts: `issue_10_slurm.rs`). A shard
+//! merged run carries the failure and exits 3 (the Slurm scripts: `shards_slurm.rs`). A shard
 //! in which no video scored fails its entry, but its records merge, and the merged run, which
 //! scored videos, is complete.
 
-#[path = "issue_10_support/mod.rs"]
-mod support;
-
-use support::*;
+use vbench_testkit::shards::*;
+use vbench_testkit::{s, tempdir, text, vbench};
 
 fn summary(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr)

@@ -1,7 +1,7 @@
 //! One writer per output folder: a `run` or `merge` into a folder another process holds exits 2
 //! naming the folder, the host and the pid; with `--jobs` each shard process locks its own
 //! `shard-i`. (A resume after `kill -9` taking over the dead run's lock is in
-//! `issue_7_eval_resume.rs`.)
+//! `run_resume_cli.rs`.)
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -2,7 +2,7 @@
 //! images, bit for bit, and the output size of PySlowFast's `cv2_transform.scale` (the AVA test
 //! loader scales every BGR frame's short side to 256 this way).
 //!
-//! `tests/issue_7_ava_cv_resize.rs` holds this identical to the venv's OpenCV 5.0 (real frames, noise,
+//! `tests/ava_cv_resize.rs` holds this identical to the venv's OpenCV 5.0 (real frames, noise,
 //! gradients; up, down, odd, identity and exact-half sizes; 1 to 4 channels). What OpenCV does:
 //! - per axis, `scale = 1 / (new / old)` in f64 (not `old / new`: the last ulp can differ), the
 //!   source coordinate `((d + 0.5) * scale - 0.5)` is rounded to **f32**, floored, and both weights

@@ -4,7 +4,7 @@
 //! PyTorchVideo's `FrameVideo` reads frames with OpenCV (`cv2.imdecode` then BGR→RGB), which is
 //! libjpeg-turbo with its defaults: the ISLOW integer IDCT and fancy chroma upsampling. vbench
 //! calls the system libjpeg-turbo the same way (`csrc/jpeg.c`), so frames are bit-identical
-//! (`tests/issue_6_frame_parity.rs`). A build without libjpeg's headers falls back to FFmpeg's
+//! (`tests/parity_frame_views.rs`). A build without libjpeg's headers falls back to FFmpeg's
 //! mjpeg decoder, whose IDCT and upsampling differ by a few levels ([`JPEG_DECODER`] says which).
 
 use crate::error::{DataError, Result};

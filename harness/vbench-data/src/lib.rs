@@ -8,7 +8,7 @@
 //! its format), [`ViewLoader`] (a bounded, ordered pool of decoder threads for the evaluation
 //! loop), [`check::check_manifest`] (`vbench check-data`) and [`write_views_safetensors`].
 //!
-//! `tests/issue_6_pixel_parity.rs` holds every view bit-identical to PyTorchVideo 0.1.5 + PyAV 18.
+//! `tests/parity_pixels.rs` holds every view bit-identical to PyTorchVideo 0.1.5 + PyAV 18.
 //! What that took, beyond the obvious:
 //! - clip starts are `max(d − c, 0)/n` in 0.1.5, not `/max(n − 1, 1)` (that is the 2022 fix; see
 //!   [`ClipSpacing`]); the clip duration is `Fraction(T·τ/30 as a double)`, not `T·τ/30`;
@@ -55,4 +55,4 @@ pub use views::{
 };
 
 #[cfg(test)]
-mod input_tests;
+mod tests;

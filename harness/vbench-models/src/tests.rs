@@ -1,6 +1,6 @@
 //! Cheap structural tests: every entry builds, names its keys like PyTorchVideo, and runs a
 //! batch-0 clip (the FLOPs pass's shape trick) with every op recorded. Numerical parity against
-//! PyTorchVideo is the root package's `tests/issue_3_parity.rs` and `tests/issue_4_parity.rs`.
+//! PyTorchVideo is the root package's `tests/parity_cnn.rs` and `tests/parity_mvit_ava_efficient_x3d.rs`.
 
 use std::collections::HashMap;
 

@@ -2,7 +2,7 @@
 //! class shows as flips with class names, per-class deltas and the class that moved most, in the
 //! text, JSON and HTML forms.
 
-mod common;
+use vbench_testkit::fixtures as common;
 
 use common::paired::{base, pair, run, CLASSES, N};
 use vbench_report::{compare_paired, Policy};

@@ -1,7 +1,7 @@
 //! The report prints, beside the published top-1, what the dataset copy explains: a constructed
 //! run matched against a reference list, with the published value inside and outside the bound.
 
-mod common;
+use vbench_testkit::fixtures as common;
 
 use std::path::Path;
 use vbench_report::exporter;

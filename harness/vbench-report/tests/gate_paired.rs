@@ -3,7 +3,7 @@
 //! predictions over different dataset lists fall back to the unpaired rule, saying so with both
 //! sha256 values.
 
-mod common;
+use vbench_testkit::fixtures as common;
 
 use common::paired::{base, pair, run, N};
 use std::path::PathBuf;

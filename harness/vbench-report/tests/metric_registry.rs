@@ -2,7 +2,7 @@
 //! CSV, markdown and HTML exporters and (when gated) the default gate policy, with no code that
 //! names it. A metric added to the registry is covered by this test as it stands.
 
-mod common;
+use vbench_testkit::fixtures as common;
 
 use vbench_report::exporter;
 use vbench_report::gate::default_policy_toml;

@@ -601,9 +601,7 @@ fn long_from_le(bytes: &[u8]) -> Value {
     Value::Int(i64::from_le_bytes(buf))
 }
 
-#[path = "torch_calls.rs"]
 mod torch_calls;
 
 #[cfg(test)]
-#[path = "pickle_tests.rs"]
 pub(crate) mod tests;

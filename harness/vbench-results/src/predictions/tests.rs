@@ -226,7 +226,7 @@ fn keyframe(
 }
 
 #[test]
-fn issue_7_ava_frame_map_from_records() {
+fn ava_frame_map_from_records() {
     let dir = tempfile::tempdir().unwrap();
     let mut h = header("w");
     h.task = TASK_DETECTION.into();

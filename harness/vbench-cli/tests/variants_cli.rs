@@ -1,0 +1,332 @@
+//! Speed variants through the `vbench` binary: bad variants refused (exit 2, naming the variant
+//! and why); `vbench run` of x3d_xs with bf16, folded-bn and int8 on real videos, whose fidelity
+//! numbers Python recomputes from the stored views (`tests/oracles/variants_fidelity.py`), whose
+//! report shows the speed-vs-fidelity table and plot, and whose gate holds the variants to the
+//! policy's floors; `vbench infer --variant`. The weights are random, written by the PyTorch
+//! eager script (`harness/vbench-eval/benches/variants_eager.py`). Runs the `vbench` binary that
+//! Cargo built for this package's tests.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+use vbench_testkit::{repo_root, s, shared_dir, text, vbench, venv_python};
+
+/// Random x3d_xs weights from the eager script, and a folder of two real videos; once per binary.
+fn fixture() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
+    static F: OnceLock<(tempfile::TempDir, PathBuf, PathBuf)> = OnceLock::new();
+    F.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let weights = dir.path().join("x3d_xs.pyth");
+        let st = Command::new(venv_python())
+            .arg(repo_root().join("harness/vbench-eval/benches/variants_eager.py"))
+            .args(["--arch", "x3d_xs", "--export-weights", s(&weights)])
+            .status()
+            .unwrap();
+        assert!(st.success(), "variants_eager.py --export-weights: {st}");
+        let videos = dir.path().join("videos");
+        std::fs::create_dir(&videos).unwrap();
+        for v in ["k400_demo.mp4", "mobile_demo_1.mp4"] {
+            std::fs::copy(shared_dir().join("data/videos").join(v), videos.join(v)).unwrap();
+        }
+        (dir, weights, videos)
+    })
+}
+
+#[test]
+fn unknown_and_unrunnable_variants_exit_2_naming_the_variant_and_the_reason() {
+    let video = shared_dir().join("data/videos/k400_demo.mp4");
+    let out = tempfile::tempdir().unwrap();
+    let cases: [(Vec<&str>, &str, &str); 5] = [
+        (
+            vec![
+                "latency",
+                "--entry",
+                "k400/x3d_xs",
+                "--variant",
+                "bf16,bf17",
+            ],
+            "bf17",
+            "unknown variant",
+        ),
+        (
+            vec!["latency", "--entry", "k400/x3d_xs", "--variant", "fp16"],
+            "fp16",
+            "CUDA only",
+        ),
+        (
+            vec![
+                "infer",
+                "--entry",
+                "k400/x3d_xs",
+                "--variant",
+                "fp16",
+                s(&video),
+            ],
+            "fp16",
+            "CUDA only",
+        ),
+        (
+            vec![
+                "run",
+                "--suite",
+                "k400",
+                "--entry",
+                "x3d_xs",
+                "--no-latency",
+            ]
+            .into_iter()
+            .chain(["--variant", "fp16", "--out", s(out.path())])
+            .collect(),
+            "fp16",
+            "CUDA only",
+        ),
+        (
+            vec![
+                "run",
+                "--suite",
+                "k400",
+                "--entry",
+                "x3d_xs",
+                "--no-latency",
+            ]
+            .into_iter()
+            .chain(["--variant", "int4", "--out", s(out.path())])
+            .collect(),
+            "int4",
+            "unknown variant",
+        ),
+    ];
+    for (args, name, why) in cases {
+        let o = vbench(&args);
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {t}");
+        assert!(t.contains(name) && t.contains(why), "{args:?}: {t}");
+        assert!(!t.contains("panicked"), "{args:?}: {t}");
+    }
+}
+
+/// Python's fidelity from the two stored predictions files.
+fn python_fidelity(fp32: &Path, variant: &Path) -> Value {
+    let o = Command::new(venv_python())
+        .arg(repo_root().join("tests/oracles/variants_fidelity.py"))
+        .args([fp32, variant])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn close(a: &Value, b: &Value, what: &str) {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => assert!((x - y).abs() <= 1e-9 * y.abs().max(1.0), "{what}: {x} {y}"),
+        _ => assert_eq!(a, b, "{what}"),
+    }
+}
+
+/// The run's fidelity of one variant equals Python's recomputation from the stored views.
+fn check_fidelity(run: &Path, f: &Value) {
+    let py = python_fidelity(
+        &run.join(f["fp32_predictions"].as_str().unwrap()),
+        &run.join(f["variant_predictions"].as_str().unwrap()),
+    );
+    for k in [
+        "videos",
+        "videos_agreeing",
+        "views",
+        "views_agreeing",
+        "view_agreement",
+        "video_agreement",
+        "max_abs_prob_diff",
+        "max_abs_logit_diff",
+        "fp32_margin_median",
+        "fp32_margin_min",
+    ] {
+        close(&f[k], &py[k], k);
+    }
+    let changed = f["changed_views"].as_array().unwrap();
+    let py_changed = py["changed"].as_array().unwrap();
+    assert_eq!(changed.len(), py_changed.len());
+    for (a, b) in changed.iter().zip(py_changed) {
+        for k in [
+            "video",
+            "clip",
+            "crop",
+            "fp32_top1",
+            "variant_top1",
+            "fp32_margin",
+        ] {
+            close(&a[k], &b[k], k);
+        }
+    }
+    // Every view of every video: 2 videos × x3d's 10 × 3 views, with logits stored.
+    assert_eq!(py["views"], 60);
+    assert!(py["max_abs_logit_diff"].as_f64().is_some());
+}
+
+fn gate(run: &Path, policy: &str) -> (Option<i32>, String) {
+    let p = run.join("policy.toml");
+    std::fs::write(&p, policy).unwrap();
+    let results = run.join("results.json");
+    let o = vbench(
+        &["gate", "--candidate", s(&results), "--against", "published"]
+            .into_iter()
+            .chain(["--policy", s(&p)])
+            .collect::<Vec<_>>(),
+    );
+    (o.status.code(), text(&o))
+}
+
+#[test]
+fn variants_of_x3d_xs_are_measured_reported_and_gated_on_real_videos() {
+    let (_, weights, videos) = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let o = vbench(&[
+        "run",
+        "--suite",
+        "k400",
+        "--entry",
+        "x3d_xs",
+        "--weights",
+        s(weights),
+        "--variant",
+        "bf16,folded-bn,int8",
+        "--fidelity-videos",
+        s(videos),
+        "--latency-iters",
+        "3",
+        "--latency-warmup",
+        "1",
+        "--threads",
+        "1",
+        "--out",
+        s(&run),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let results: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap();
+    let vs = results["entries"][0]["variants"].as_array().unwrap();
+    let by = |n: &str| vs.iter().find(|v| v["variant"] == n).unwrap();
+    // int8: no quantized x3d_xs exists, so no number of any kind.
+    let int8 = by("int8");
+    assert_eq!(int8["applied"]["status"], "skipped");
+    let reason = int8["applied"]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("not available: no quantized model"),
+        "{reason}"
+    );
+    assert!(int8["speed"].as_array().unwrap().is_empty());
+    assert_ne!(int8["fidelity"]["status"], "measured");
+    for name in ["bf16", "folded-bn"] {
+        let v = by(name);
+        assert_eq!(v["applied"]["status"], "measured", "{name}: {v}");
+        let speed = &v["speed"][0];
+        assert_eq!(speed["status"], "measured", "{name}: {speed}");
+        assert_eq!(speed["value"]["threads"], 1);
+        assert_eq!(speed["value"]["variant"]["variant"], name);
+        assert_eq!(v["fidelity"]["status"], "measured", "{name}: {v}");
+        check_fidelity(&run, &v["fidelity"]["value"]);
+    }
+    // The report: the speed-vs-fidelity table and a plot per entry, in HTML and markdown.
+    let html = std::fs::read_to_string(run.join("report.html")).unwrap();
+    assert!(html.contains("<section id=\"variants\">"));
+    assert!(
+        html.contains("id=\"plot-variants-entry-k400-x3d_xs\""),
+        "plot id"
+    );
+    let section = &html[html.find("<section id=\"variants\">").unwrap()..];
+    assert!(section.contains("<svg") && section.contains("folded-bn"));
+    let md = vbench(&[
+        "report",
+        s(&run.join("results.json")),
+        "--format",
+        "markdown",
+    ]);
+    assert!(text(&md).contains("### Speed vs fidelity"), "{}", text(&md));
+    gate_holds_variants_to_the_floors(&run, by("bf16"));
+}
+
+/// `[variants]` floors: the verdicts follow from the run's own numbers.
+fn gate_holds_variants_to_the_floors(run: &Path, bf16: &Value) {
+    let agreement = bf16["fidelity"]["value"]["view_agreement"]
+        .as_f64()
+        .unwrap();
+    let speed = &bf16["speed"][0]["value"];
+    let speedup = speed["speedup"].as_f64().unwrap();
+    // A floor at the measured agreement passes; one just above fails (if there is room).
+    let (code, t) = gate(
+        run,
+        &format!("[variants]\nmin_view_agreement = {agreement}\nonly = [\"bf16\"]\n"),
+    );
+    assert!(
+        t.contains("PASS k400/x3d_xs variant[bf16].agreement[views]"),
+        "{t}"
+    );
+    assert!(!t.contains("variant[folded-bn]"), "only = [bf16]: {t}");
+    assert!(code == Some(0) || code == Some(1), "{t}");
+    if agreement < 100.0 {
+        let (code, t) = gate(
+            run,
+            &format!("[variants]\nmin_view_agreement = {}\n", agreement + 1e-6),
+        );
+        assert_eq!(code, Some(1), "{t}");
+        assert!(
+            t.contains("FAIL k400/x3d_xs variant[bf16].agreement[views]"),
+            "{t}"
+        );
+    }
+    // A speed floor far above the measured speed-up and its CI fails; one far below passes.
+    let hi = speed["pair_speedup_ci95"][1].as_f64().unwrap().max(speedup) * 10.0;
+    let (code, t) = gate(run, &format!("[variants]\nmin_speedup = {hi}\n"));
+    assert_eq!(code, Some(1), "{t}");
+    assert!(
+        t.contains("FAIL k400/x3d_xs variant[bf16].speedup[1 threads]"),
+        "{t}"
+    );
+    assert!(
+        t.contains("SKIP k400/x3d_xs variant[int8]: not available"),
+        "{t}"
+    );
+    let (_, t) = gate(run, "[variants]\nmin_speedup = 0.001\n");
+    assert!(
+        t.contains("PASS k400/x3d_xs variant[bf16].speedup[1 threads]"),
+        "{t}"
+    );
+    // A bad floor names the key.
+    let (code, t) = gate(run, "[variants]\nmin_view_agreement = 150.0\n");
+    assert_eq!(code, Some(2), "{t}");
+    assert!(t.contains("variants.min_view_agreement"), "{t}");
+}
+
+#[test]
+fn infer_runs_the_video_through_each_variant_and_names_the_one_without_a_model() {
+    let (_, weights, videos) = fixture();
+    let video = videos.join("k400_demo.mp4");
+    let base = ["infer", "--entry", "k400/x3d_xs", "--weights", s(weights)];
+    let tail = [
+        "--views",
+        "2x1",
+        "--format",
+        "json",
+        "--threads",
+        "1",
+        s(&video),
+    ];
+    let plain = vbench(&[&base[..], &tail[..]].concat());
+    assert_eq!(plain.status.code(), Some(0), "{}", text(&plain));
+    let plain: Value = serde_json::from_slice(&plain.stdout).unwrap();
+    let o = vbench(&[&base[..], &["--variant", "fp32,bf16,int8"], &tail[..]].concat());
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "int8 has no model: {t}");
+    assert!(t.contains("int8") && t.contains("not available"), "{t}");
+    let all: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let all = all.as_array().unwrap();
+    assert_eq!(all.len(), 2, "fp32 and bf16 ran");
+    // fp32 is the model itself: the same scores, bit for bit, as without --variant.
+    assert_eq!(all[0]["scores"], plain["scores"]);
+    assert!(all[0].get("variant").is_none());
+    assert_eq!(all[1]["variant"], "bf16");
+    assert_ne!(all[1]["scores"], plain["scores"], "bf16 rounds");
+}
