@@ -45,10 +45,10 @@ pub use rational::{Ratio, Seconds};
 pub use sampler::frames::{sample_frame_clips, FrameSampling};
 pub use sampler::video::{sample_clips, sample_clips_with};
 pub use sampler::{
-    uniform_temporal_subsample, ClipInfo, ClipSpacing, ConstantClipsPerVideoSampler, SampledClip,
-    SampledVideo,
+    uniform_temporal_subsample, ClipInfo, ClipLayout, ClipSpacing, ConstantClipsPerVideoSampler,
+    SampledClip, SampledVideo,
 };
-pub use transforms::{ClipLayout, TestTransform};
+pub use transforms::TestTransform;
 pub use views::{
     extract_frame_views, extract_views, view_tensor_name, views_from_samples,
     write_views_safetensors, View, ViewTensor,

@@ -6,7 +6,7 @@
 //! the same order and on the same memory layout, so the outputs agree to the last bit.
 
 use crate::error::{DataError, Result};
-use crate::sampler;
+use crate::sampler::{self, ClipLayout};
 use std::path::Path;
 use tch::{Kind, Tensor};
 use vbench_suite::{ChannelOrder, Protocol};
@@ -73,20 +73,6 @@ pub fn short_side_scale_size(h: i64, w: i64, size: i64) -> (i64, i64) {
     } else {
         (size, ((w as f64 / h as f64) * size as f64).floor() as i64)
     }
-}
-
-/// The memory layout PyTorchVideo's clip has when it reaches `ShortSideScale`, which
-/// interpolates the `[C, T, H, W]` tensor as an NCHW batch (N = C, channels = T).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum ClipLayout {
-    /// Kinetics (`LabeledVideoDataset` + `UniformTemporalSubsample`): `index_select` allocates a
-    /// new contiguous `[C, T, H, W]` tensor; /255 and Normalize keep its strides.
-    #[default]
-    Contiguous,
-    /// SSv2 and Charades (`FrameVideo`, no temporal subsample in the transform): the permuted
-    /// view `thwc_to_cthw` makes of the stacked `[T, H, W, C]` frames, strides kept by the
-    /// float conversion, /255 and Normalize.
-    FramesLast,
 }
 
 /// Runs `f` with one libtorch intra-op thread on the calling OS thread (OpenMP's count is a

@@ -24,7 +24,7 @@ use crate::error::{DataError, Result};
 use crate::frames::read_jpeg;
 use crate::rational::{Ratio, Seconds};
 use crate::rgb::{frames_to_tensor, RgbFrame};
-use crate::transforms::ClipLayout;
+use crate::sampler::ClipLayout;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -17,10 +17,23 @@ pub mod video;
 use crate::decoder::VideoInfo;
 use crate::error::{DataError, Result};
 use crate::rational::{Ratio, Seconds};
-use crate::transforms::ClipLayout;
 use std::path::Path;
 use tch::{Device, Kind, Tensor};
 use vbench_suite::Protocol;
+
+/// The memory layout PyTorchVideo's clip has when it reaches `ShortSideScale`, which
+/// interpolates the `[C, T, H, W]` tensor as an NCHW batch (N = C, channels = T).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ClipLayout {
+    /// Kinetics (`LabeledVideoDataset` + `UniformTemporalSubsample`): `index_select` allocates a
+    /// new contiguous `[C, T, H, W]` tensor; /255 and Normalize keep its strides.
+    #[default]
+    Contiguous,
+    /// SSv2 and Charades (`FrameVideo`, no temporal subsample in the transform): the permuted
+    /// view `thwc_to_cthw` makes of the stacked `[T, H, W, C]` frames, strides kept by the
+    /// float conversion, /255 and Normalize.
+    FramesLast,
+}
 
 /// One sampled clip (PyTorchVideo's `ClipInfo`); both ends are exact Fractions.
 #[derive(Clone, Copy, Debug, PartialEq)]

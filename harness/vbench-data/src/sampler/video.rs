@@ -9,7 +9,7 @@ use super::{
 use crate::decoder::{PtsRange, VideoReader};
 use crate::error::{DataError, Result};
 use crate::rational::Seconds;
-use crate::transforms::ClipLayout;
+use crate::sampler::ClipLayout;
 use std::path::Path;
 use tch::Tensor;
 use vbench_suite::{Protocol, Sampler};
