@@ -7,6 +7,7 @@
 pub mod failures;
 pub mod gap;
 pub mod io;
+pub mod measures;
 pub mod metrics;
 pub mod paired;
 pub mod predictions;

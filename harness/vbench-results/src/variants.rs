@@ -3,7 +3,7 @@
 //! throughput against batch size (MLPerf's Offline scenario) and its fidelity to fp32 on real
 //! views. Measurement code fills these; reports and gates only read them.
 
-use crate::schema::{LatencyResult, Measure};
+use crate::measures::{AccuracyResult, LatencyResult, Measure};
 use serde::{Deserialize, Serialize};
 use vbench_suite::Variant;
 
@@ -24,7 +24,7 @@ pub struct VariantResult {
     pub fidelity: Measure<Fidelity>,
     /// With `--data-root`: the variant's own dataset evaluation (`<entry>@<variant>.jsonl`)...
     #[serde(default = "not_requested")]
-    pub accuracy: Measure<crate::schema::AccuracyResult>,
+    pub accuracy: Measure<AccuracyResult>,
     /// ...and its fidelity to fp32's on the same videos, with the paired accuracy difference.
     #[serde(default = "not_requested")]
     pub dataset_fidelity: Measure<Fidelity>,
