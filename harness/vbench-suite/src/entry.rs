@@ -3,13 +3,13 @@
 //! reference row, checkpoint and published numbers. Errors are (key, message); the caller adds
 //! the file and the entry.
 
-use crate::builtin::{builtin_names, builtin_reference, load_suite, REFERENCES};
+use crate::embedded::{builtin_reference, REFERENCES};
 use crate::model::{InputLayout, ModelSource, RawModel};
-use crate::plan::{check_protocol, Checkpoint, Entry, KeyError, Protocol};
-use crate::presets::{Dataset, Sampler};
+use crate::presets::Sampler;
 use crate::published::Published;
 use crate::raw::{RawEntry, RawProtocol};
 use crate::reference::{Precision, ReferenceRow};
+use crate::types::{Checkpoint, Entry, KeyError, Protocol};
 use std::path::Path;
 
 pub(crate) struct EntryContext<'a> {
@@ -24,16 +24,14 @@ fn key_err<T>(key: &str, message: impl Into<String>) -> Result<T, KeyError> {
     Err((key.to_string(), message.into()))
 }
 
+/// `base`: the protocol of the entry's `protocol_from` zoo entry (`plan::entry_base`).
 pub(crate) fn resolve_entry(
     ctx: &EntryContext,
     suite: &str,
     e: &RawEntry,
+    base: &RawProtocol,
 ) -> Result<Entry, KeyError> {
-    let base = match &e.protocol_from {
-        Some(id) => RawProtocol::from(&zoo_protocol(id)?),
-        None => RawProtocol::default(),
-    };
-    let raw = e.protocol.or(ctx.defaults).or(&base);
+    let raw = e.protocol.or(ctx.defaults).or(base);
     let model = model_source(ctx, e, &raw)?;
     let protocol = complete(&raw, &model)?;
     check_protocol(&model, &protocol)?;
@@ -85,35 +83,6 @@ pub(crate) fn resolve_entry(
         protocol_from: e.protocol_from.clone(),
         notes: e.notes.clone(),
     })
-}
-
-/// The whole protocol of a built-in zoo entry, `<suite>/<name>`.
-pub(crate) fn zoo_protocol(id: &str) -> Result<Protocol, KeyError> {
-    zoo_entry(id).map(|(_, e)| e.protocol)
-}
-
-/// A built-in zoo entry and its suite's dataset.
-pub(crate) fn zoo_entry(id: &str) -> Result<(Dataset, Entry), KeyError> {
-    let unknown = |known: String| {
-        key_err(
-            "protocol_from",
-            format!("`{id}` is not a zoo entry; {known} (`vbench list` shows every entry)"),
-        )
-    };
-    let Some((suite, name)) = id.split_once('/') else {
-        return unknown("zoo entries look like `<suite>/<name>`, e.g. `k400/x3d_m`".into());
-    };
-    if !builtin_names().contains(&suite) {
-        return unknown(format!("the zoo suites are {}", builtin_names().join(", ")));
-    }
-    let plan = load_suite(suite).map_err(|e| ("protocol_from".to_string(), e.to_string()))?;
-    match plan.entries.iter().find(|x| x.name == name) {
-        Some(x) => Ok((plan.suite.dataset, x.clone())),
-        None => {
-            let names: Vec<&str> = plan.entries.iter().map(|x| x.name.as_str()).collect();
-            unknown(format!("the entries of `{suite}` are {}", names.join(", ")))
-        }
-    }
 }
 
 fn model_source(
@@ -267,6 +236,80 @@ fn checkpoint(
         );
     }
     Ok(Checkpoint::Path(path))
+}
+
+fn check_protocol(model: &ModelSource, p: &Protocol) -> std::result::Result<(), KeyError> {
+    let err = |k: &str, m: String| Err((k.to_string(), m));
+    let positive = [
+        ("protocol.frames", p.frames),
+        ("protocol.sample_rate", p.sample_rate),
+        ("protocol.short_side", p.short_side),
+        ("protocol.crop", p.crop),
+        ("protocol.temporal_clips", p.temporal_clips),
+        ("protocol.target_fps", p.target_fps),
+        ("protocol.num_classes", p.num_classes),
+    ];
+    for (k, v) in positive {
+        if v == 0 {
+            return err(k, "must be > 0".into());
+        }
+    }
+    if !matches!(p.spatial_crops, 1 | 3) {
+        return err(
+            "protocol.spatial_crops",
+            format!("must be 1 or 3, got {}", p.spatial_crops),
+        );
+    }
+    if p.crop > p.short_side {
+        return err(
+            "protocol.crop",
+            format!("crop {} is larger than short_side {}", p.crop, p.short_side),
+        );
+    }
+    let two = match model {
+        ModelSource::Zoo(_) => "is a SlowFast model",
+        ModelSource::TorchScript { .. } => "takes the slowfast input layout",
+    };
+    match (model.is_slowfast(), p.alpha) {
+        (true, None) => return err("protocol.alpha", format!("`{model}` {two} and needs α")),
+        (false, Some(_)) => {
+            return err(
+                "protocol.alpha",
+                format!("`{model}` has one pathway; α does not apply"),
+            )
+        }
+        (true, Some(a)) if a == 0 || !p.sample_rate.is_multiple_of(a) => {
+            return err(
+                "protocol.alpha",
+                format!(
+                    "α {a} must divide sample_rate {} (the fast pathway's stride is τ/α)",
+                    p.sample_rate
+                ),
+            )
+        }
+        _ => {}
+    }
+    if model.is_detector() != (p.sampler == Sampler::AvaKeyframe) {
+        return err(
+            "protocol.sampler",
+            format!("`{:?}` does not fit model `{model}`", p.sampler),
+        );
+    }
+    match (model.is_detector(), p.person_score_threshold) {
+        (true, None) => err(
+            "protocol.person_score_threshold",
+            format!("`{model}` scores detected person boxes and needs their score threshold"),
+        ),
+        (true, Some(t)) if !(0.0..=1.0).contains(&t) => err(
+            "protocol.person_score_threshold",
+            format!("{t} is not a score in [0, 1]"),
+        ),
+        (false, Some(_)) => err(
+            "protocol.person_score_threshold",
+            format!("`{model}` is not a detector; it takes no person boxes"),
+        ),
+        _ => Ok(()),
+    }
 }
 
 fn official_url(ctx: &EntryContext, name: &str) -> Option<String> {

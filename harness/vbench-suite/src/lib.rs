@@ -5,6 +5,7 @@
 
 pub mod arch;
 pub mod builtin;
+mod embedded;
 mod entry;
 pub mod error;
 pub mod model;
@@ -14,6 +15,7 @@ pub mod presets;
 pub mod published;
 pub mod raw;
 pub mod reference;
+mod types;
 pub mod variant;
 
 pub use arch::Arch;

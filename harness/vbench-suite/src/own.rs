@@ -2,11 +2,12 @@
 //! one-entry plan whose entry is the TorchScript file under that zoo entry's whole protocol, on
 //! that entry's dataset.
 
-use crate::entry::{resolve_entry, zoo_entry, EntryContext};
+use crate::entry::{resolve_entry, EntryContext};
 use crate::error::{Result, SuiteError};
 use crate::model::{InputLayout, RawModel, RawTorchScript};
-use crate::plan::{Plan, SuiteInfo};
+use crate::plan::{entry_base, zoo_entry};
 use crate::raw::{RawEntry, RawProtocol};
+use crate::types::{Plan, SuiteInfo};
 use std::path::Path;
 
 /// The suite name of plans built on the fly.
@@ -67,7 +68,9 @@ pub fn own_model_plan(
         defaults: &RawProtocol::default(),
         table: None,
     };
-    let entry = resolve_entry(&ctx, OWN_SUITE, &raw).map_err(|(k, m)| invalid(k, m))?;
+    let entry = entry_base(raw.protocol_from.as_deref())
+        .and_then(|base| resolve_entry(&ctx, OWN_SUITE, &raw, &base))
+        .map_err(|(k, m)| invalid(k, m))?;
     Ok(Plan {
         suite: SuiteInfo {
             name: OWN_SUITE.to_string(),
