@@ -6,9 +6,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::capture::Arg;
 use crate::error::TorchExtError;
-use crate::flops::Ctx;
+use crate::flop_ctx::Ctx;
+use crate::ops::Arg;
 
 pub(crate) fn flops(c: &Ctx) -> Result<u64, TorchExtError> {
     let equation = match c.rec.inputs.first() {
@@ -146,7 +146,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::capture::OpRecord;
+    use crate::ops::OpRecord;
 
     #[test]
     fn printed_3e_rounds_half_to_even_like_python() {

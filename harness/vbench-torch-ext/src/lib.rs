@@ -62,13 +62,16 @@ mod capture;
 mod einsum;
 mod error;
 mod ffi;
+mod flop_ctx;
 pub mod flops;
 mod layout;
 mod module;
+mod ops;
 
 pub use autocast::{with_cpu_autocast, CpuAutocast};
-pub use capture::{Arg, OpCapture, OpRecord};
+pub use capture::OpCapture;
 pub use error::{gist, TorchExtError};
 pub use flops::{Convention, FlopCount};
 pub use layout::{is_channels_last_3d, to_channels_last_3d};
 pub use module::{ModuleInput, ParamCount, ParamSource, TsModule};
+pub use ops::{Arg, OpRecord};
