@@ -1,4 +1,4 @@
-//! The model seam (`model`: one `VideoModel` trait every backend implements, one
+//! The model seam (`model`: one `VideoModel` trait every backend implements; `backends`: one
 //! `load_model(entry)`, backends registered in `BACKENDS`), its TorchScript backends
 //! (`torchscript`, on the `vbench-torch-ext` shim) and its zoo backend (`zoo`): PyTorchVideo 0.1.5's
 //! model zoo in tch, logit-identical in eval mode: the CNNs, MViT-B, the AVA detectors (with a tch
@@ -9,6 +9,7 @@
 //! (`checkpoint`). Every leaf op goes through `layers`, which reports shapes to `op_record`, counted
 //! by `zoo::counting`.
 
+mod backends;
 mod blocks;
 pub mod checkpoint;
 pub mod csn;
@@ -32,10 +33,11 @@ pub mod variant;
 pub mod x3d;
 pub mod zoo;
 
+pub use backends::{backend_for, load_model, BACKENDS};
 pub use error::{ModelError, Result};
 pub use model::{
-    backend_for, load_model, Backend, ConventionCount, FlopsCount, LoadOptions, ModelInput,
-    ModelOutput, OpCost, ParamCount, ParamSource, VideoModel, Weights, BACKENDS,
+    Backend, ConventionCount, FlopsCount, LoadOptions, ModelInput, ModelOutput, OpCost, ParamCount,
+    ParamSource, VideoModel, Weights,
 };
 pub use zoo::{build, param_count, zoo_config, ModelConfig, ZooModel, ZooNet};
 

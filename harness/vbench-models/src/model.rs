@@ -1,8 +1,8 @@
 //! The model seam. Every backend (vbench's own zoo networks, TorchScript files, the published int8
-//! files) implements [`VideoModel`]; [`load_model`] picks the backend that claims an entry from
-//! [`BACKENDS`] and returns it ready to run. Accuracy, latency, FLOPs, params, `infer`, `forward`
-//! and `clips` all go through it. Adding a backend is one file with a [`Backend`] and one line in
-//! [`BACKENDS`].
+//! files) implements [`VideoModel`] and makes it through a [`Backend`]; `load_model`
+//! (`backends.rs`) picks the backend that claims an entry from `BACKENDS` and returns it ready to
+//! run. Accuracy, latency, FLOPs, params, `infer`, `forward` and `clips` all go through it. Adding a
+//! backend is one file with a [`Backend`] and one line in `BACKENDS`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -156,8 +156,8 @@ pub trait VideoModel: Send {
     /// FLOPs of one view of `protocol` (one clip, batch 1), under every convention.
     fn flops(&self, protocol: &Protocol) -> Result<FlopsCount>;
 
-    /// The tch variables a weight-changing speed variant acts on in place
-    /// ([`crate::variant::apply`]); `None` for a model whose weights are not tch variables.
+    /// The tch variables a weight-changing speed variant acts on in place (the `variant` module's
+    /// `apply`); `None` for a model whose weights are not tch variables.
     fn variables_mut(&mut self) -> Option<&mut tch::nn::VarStore> {
         None
     }
@@ -185,28 +185,4 @@ pub trait Backend: Sync {
     /// Whether this backend makes `entry`'s model (the first that claims it does).
     fn claims(&self, entry: &Entry) -> bool;
     fn load(&self, entry: &Entry, opts: &LoadOptions) -> Result<Box<dyn VideoModel>>;
-}
-
-/// Every backend, in the order they are asked. Registration of a new backend: one line here.
-pub static BACKENDS: &[&dyn Backend] = &[
-    &crate::torchscript::PublishedInt8,
-    &crate::torchscript::TorchScriptBackend,
-    &crate::zoo::ZooBackend,
-];
-
-/// The backend that makes `entry`'s model.
-pub fn backend_for(entry: &Entry) -> Result<&'static dyn Backend> {
-    BACKENDS
-        .iter()
-        .copied()
-        .find(|b| b.claims(entry))
-        .ok_or_else(|| ModelError::NoBackend {
-            entry: entry.id.clone(),
-            model: entry.model.label(),
-        })
-}
-
-/// `entry`'s model, ready to run, from the backend that claims it.
-pub fn load_model(entry: &Entry, opts: &LoadOptions) -> Result<Box<dyn VideoModel>> {
-    backend_for(entry)?.load(entry, opts)
 }

@@ -175,7 +175,7 @@ impl VideoModel for ZooModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::load_model;
+    use crate::backends::load_model;
     use vbench_suite::find_entry;
 
     fn entry(id: &str) -> Entry {
