@@ -7,14 +7,11 @@
 //! accepts the tree, and a missing person-box file fails the entry with a message naming it.
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
+use vbench_testkit::repo_root as repo;
 use vbench_testkit::{text, vbench};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn oracle(args: &[&str]) {
     let out = Command::new(repo().join(".venv/bin/python"))

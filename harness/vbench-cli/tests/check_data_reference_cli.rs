@@ -4,23 +4,7 @@
 //! naming the file and line.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn vbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vbench"))
-        .args(args)
-        .output()
-        .expect("the vbench binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use vbench_testkit::{text, vbench};
 
 fn shared_videos() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/videos")

@@ -2,14 +2,8 @@
 //! bad input.
 
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn vbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vbench"))
-        .args(args)
-        .output()
-        .expect("the vbench binary runs")
-}
+use std::process::Output;
+use vbench_testkit::vbench;
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

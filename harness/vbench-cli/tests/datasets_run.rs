@@ -11,32 +11,13 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
+use vbench_testkit::{repo_root as repo, text, vbench};
 
 const TOL: f64 = 1e-4;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn shared_video(name: &str) -> PathBuf {
     repo().join("../shared/data/videos").join(name)
-}
-
-fn vbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vbench"))
-        .args(args)
-        .output()
-        .expect("the vbench binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn s(p: &Path) -> &str {

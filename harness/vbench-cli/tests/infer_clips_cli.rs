@@ -10,24 +10,14 @@
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use vbench_testkit::{repo_root as repo, vbench};
 
 const TOL: f64 = 1e-4;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn video(name: &str) -> PathBuf {
     repo().join("../shared/data/videos").join(name)
-}
-
-fn vbench(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_vbench"))
-        .args(args)
-        .output()
-        .expect("the vbench binary runs")
 }
 
 fn floats(v: &Value) -> Vec<f64> {

@@ -4,15 +4,9 @@
 //! `run_resume_cli.rs`.)
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use vbench_eval::run::lock::{host_name, OutLock};
-
-fn vbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vbench"))
-        .args(args)
-        .output()
-        .expect("the vbench binary runs")
-}
+use vbench_testkit::vbench;
 
 fn quick_run(out: &Path, extra: &[&str]) -> Output {
     let mut args = vec![

@@ -3,19 +3,9 @@
 //! `tests/oracles/tiny_torchscript.py`: `strict16.pt` rejects any clip that is not 16 frames,
 //! `cuda.pt` allocates on CUDA in its forward, `tiny.pt` returns 5 classes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn vbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vbench"))
-        .args(args)
-        .output()
-        .expect("the vbench binary runs")
-}
+use vbench_testkit::{repo_root as repo, vbench};
 
 /// The tiny TorchScript files, plus `notscript.pt` (text, not a TorchScript archive).
 fn files(dir: &Path) {

@@ -5,27 +5,11 @@
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
 use vbench_results::paired::synthetic::{video_id, write_synthetic, SyntheticRun};
 use vbench_results::predictions::score_file;
+use vbench_testkit::{text, vbench};
 
 const N: usize = 2000;
-
-fn vbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vbench"))
-        .args(args)
-        .output()
-        .expect("the vbench binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// A results.json of `vbench run --suite k400 --entry x3d_xs --no-latency` (no data), made once
 /// per test folder.

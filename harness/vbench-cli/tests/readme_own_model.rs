@@ -5,12 +5,9 @@
 //! something (params and FLOPs against the inline published numbers, accuracy against the first run).
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use vbench_testkit::repo_root as repo;
 
 /// The README section's fenced blocks, in order: (language, text).
 fn blocks() -> Vec<(String, String)> {

@@ -14,20 +14,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::Duration;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use vbench_testkit::{repo_root as repo, vbench};
 
 fn shared_video(name: &str) -> PathBuf {
     repo().join("../shared/data/videos").join(name)
-}
-
-fn vbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vbench"))
-        .args(args)
-        .output()
-        .expect("the vbench binary runs")
 }
 
 fn ok(o: Output) -> Output {
