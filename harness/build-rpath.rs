@@ -1,5 +1,5 @@
 // Shared build script for every crate whose binaries or tests link libtorch (each lists torch-sys
-// as a direct dependency so that cargo hands it DEP_TCH_LIBTORCH_LIB).
+// as a direct dependency so that cargo hands it DEP_TCH_LIBTORCH_LIB, or falls back on LIBTORCH).
 // - rpath: binaries find libtorch without LD_LIBRARY_PATH or venv activation;
 // - --no-as-needed torch_cuda: nothing references it by symbol, so the linker would drop it and
 //   CUDA would be "unavailable" at run time;
@@ -8,6 +8,17 @@ use std::path::Path;
 
 fn main() {
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
+    println!("cargo:rerun-if-env-changed=LIBTORCH");
+    if std::env::var_os("DEP_TCH_LIBTORCH_LIB").is_none() {
+        // A crate without torch-sys whose tests still link libtorch through a dev-dependency
+        // (vbench-report's, via vbench-testkit's `torch` feature, unified across the workspace):
+        // the rpath alone, from LIBTORCH (.cargo/config.toml sets it).
+        if let Ok(torch) = std::env::var("LIBTORCH") {
+            let lib = Path::new(&torch).join("lib");
+            let lib = lib.canonicalize().unwrap_or(lib);
+            println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
+        }
+    }
     if let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
         if Path::new(&lib).join("libtorch_cuda.so").exists() {
