@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use vbench_data::check::{check_manifest, CheckOptions, DatasetCheck};
 use vbench_data::datasets::{check_class_list, load_manifest, ManifestOptions};
-use vbench_results::gap::{coverage, CopyVideo, Coverage};
+use vbench_eval::check::reference_coverage;
+use vbench_results::gap::Coverage;
 use vbench_suite::load_suite;
 
 #[derive(clap::Args)]
@@ -83,26 +84,9 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         .map(vbench_results::gap::read_reference_list)
         .transpose()?;
     let report = check_manifest(&manifest, &opts, &progress);
-    let coverage = list.as_ref().map(|l| {
-        // A sample with a failing problem is in the copy but unusable: it counts as missing.
-        let why: std::collections::HashMap<usize, &str> = report
-            .problems
-            .iter()
-            .filter(|p| p.kind.fails())
-            .map(|p| (p.position, p.kind.as_str()))
-            .collect();
-        let copy: Vec<CopyVideo> = manifest
-            .samples
-            .iter()
-            .enumerate()
-            .map(|(i, s)| CopyVideo {
-                id: &s.id,
-                usable: !why.contains_key(&i),
-                why: why.get(&i).copied(),
-            })
-            .collect();
-        coverage(l, &copy)
-    });
+    let coverage = list
+        .as_ref()
+        .map(|l| reference_coverage(l, &manifest, &report));
     let mut out = std::io::stdout().lock();
     if args.format == "json" {
         let doc = serde_json::json!({

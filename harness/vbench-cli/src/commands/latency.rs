@@ -7,16 +7,12 @@ use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use vbench_eval::accuracy::evaluate::{resolve_weights, WeightsSource};
-use vbench_eval::accuracy::pipeline::EvalOptions;
 use vbench_eval::timing::latency::LatencyOptions;
 use vbench_eval::timing::sweep::{sweep, SweepOptions};
-use vbench_eval::variants::speed::PairOptions;
-use vbench_eval::variants::throughput::ThroughputOptions;
-use vbench_eval::variants::{variant_rows, FidelityPlan, SpeedPlan, VariantOptions};
+use vbench_eval::variants::request::{measure_variant_request, VariantRequest};
 use vbench_models::variant::check_device;
 use vbench_report::tables::latency::table;
-use vbench_results::{write_atomic, Measure};
+use vbench_results::{write_atomic, LatencyReport, Measure};
 use vbench_suite::{find_entry, Entry, Variant};
 
 #[derive(clap::Args)]
@@ -165,14 +161,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
             command: std::env::args().collect(),
         },
     );
-    let json = serde_json::to_string_pretty(&report)?;
-    if let Some(p) = &args.output {
-        write_atomic(p, json.as_bytes()).with_context(|| format!("--output {}", p.display()))?;
-    }
-    match args.format.as_str() {
-        "json" => println!("{json}"),
-        _ => print!("{}", table(&report)),
-    }
+    emit(&args, &report)?;
     let failed = report
         .results
         .iter()
@@ -197,63 +186,22 @@ fn exec_variants(
     if args.weights.is_some() && entries.len() != 1 {
         bail!("--weights needs exactly one --entry (other entries have other checkpoints)");
     }
-    let weights_dir = args
-        .weights_dir
-        .clone()
-        .unwrap_or_else(vbench_eval::weights::default_dir);
-    let mut rows = Vec::new();
-    for e in entries {
-        let weights = match &args.weights {
-            Some(w) => {
-                resolve_weights(e, &WeightsSource::File(w.clone()), None)?;
-                Some(w.clone())
-            }
-            None => resolve_weights(e, &WeightsSource::Cache(weights_dir.clone()), None)
-                .ok()
-                .flatten()
-                .map(|w| w.path),
-        };
-        let opts = VariantOptions {
-            variants: variants.to_vec(),
-            device: latency.device,
-            speed: Some(SpeedPlan {
-                threads: if args.threads.is_empty() {
-                    vec![None]
-                } else {
-                    args.threads.iter().map(|&n| Some(n as usize)).collect()
-                },
-                pairs: PairOptions {
-                    device: latency.device,
-                    threads: None,
-                    batch: latency.batch,
-                    warmup: latency.warmup,
-                    pairs: args.iters.unwrap_or(10),
-                    max_time: latency.max_time.max(Duration::from_secs(600)),
-                    max_foreign_load: latency.max_foreign_load,
-                },
-            }),
-            throughput: args.throughput.then(|| ThroughputOptions {
-                device: latency.device,
-                threads: args.threads.first().map(|&n| n as usize),
-                max_batch: args.max_batch,
-                ..ThroughputOptions::default()
-            }),
-            fidelity: args.fidelity_videos.as_ref().map(|dir| FidelityPlan {
-                videos_dir: dir.clone(),
-                out_dir: args.out.clone(),
-                eval: EvalOptions {
-                    device: latency.device,
-                    ..EvalOptions::default()
-                },
-                fresh: false,
-            }),
-            weights,
-        };
-        rows.extend(variant_rows(std::slice::from_ref(e), &opts, &mut |n| {
-            eprintln!("{n}")
-        }));
-    }
-    let mut report = vbench_eval::timing::sweep::sweep(
+    let request = VariantRequest {
+        variants: variants.to_vec(),
+        latency: latency.clone(),
+        threads: args.threads.iter().map(|&n| n as usize).collect(),
+        pairs: args.iters.unwrap_or(10),
+        weights: args.weights.clone(),
+        weights_dir: args
+            .weights_dir
+            .clone()
+            .unwrap_or_else(vbench_eval::weights::default_dir),
+        throughput: args.throughput.then_some(args.max_batch),
+        fidelity_videos: args.fidelity_videos.clone(),
+        out_dir: args.out.clone(),
+    };
+    let rows = measure_variant_request(entries, &request, &mut |n| eprintln!("{n}"))?;
+    let mut report = sweep(
         &[],
         &SweepOptions {
             latency,
@@ -264,14 +212,7 @@ fn exec_variants(
         },
     );
     report.variants = rows;
-    let json = serde_json::to_string_pretty(&report)?;
-    if let Some(p) = &args.output {
-        write_atomic(p, json.as_bytes()).with_context(|| format!("--output {}", p.display()))?;
-    }
-    match args.format.as_str() {
-        "json" => println!("{json}"),
-        _ => print!("{}", table(&report)),
-    }
+    emit(args, &report)?;
     let failed = report.variants.iter().flat_map(|r| &r.variants).any(|v| {
         matches!(v.applied, Measure::Failed { .. })
             || v.speed.iter().any(|s| matches!(s, Measure::Failed { .. }))
@@ -281,4 +222,17 @@ fn exec_variants(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The report to `--output` (atomically) and to stdout in `--format`.
+fn emit(args: &Args, report: &LatencyReport) -> Result<()> {
+    let json = serde_json::to_string_pretty(report)?;
+    if let Some(p) = &args.output {
+        write_atomic(p, json.as_bytes()).with_context(|| format!("--output {}", p.display()))?;
+    }
+    match args.format.as_str() {
+        "json" => println!("{json}"),
+        _ => print!("{}", table(report)),
+    }
+    Ok(())
 }

@@ -6,6 +6,7 @@
 //! the others go on.
 
 pub mod fidelity;
+pub mod request;
 pub mod speed;
 pub mod throughput;
 
