@@ -173,6 +173,7 @@ fn case(arch: &str, save_inputs: usize, resume: bool) {
         shard: Default::default(),
         variant: vbench_suite::Variant::Fp32,
         logits: false,
+        int8: Default::default(),
     };
     let map_of = |m: Measure<_>| match m {
         Measure::Measured { value } => {

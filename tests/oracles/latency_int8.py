@@ -1,15 +1,20 @@
-"""int8 oracle for issue 8: an efficient X3D-XS quantized for QNNPACK, as TorchScript.
+"""int8 oracle: an efficient X3D-XS quantized for QNNPACK, as TorchScript, and its fp32 weights.
 
 Usage: latency_int8.py OUT_DIR
 
 What the published `x3d_xs_efficient_converted_qnnpack.pt` is, rebuilt here without downloading it:
-PyTorchVideo's efficient_x3d_xs (random init) → convert_to_deployable_form → eager post-training
+PyTorchVideo's efficient_x3d_xs (random init, every BatchNorm randomised, since PyTorchVideo
+zero-inits the last BN of each residual branch) → convert_to_deployable_form → eager post-training
 quantization for qnnpack (QuantStub/DeQuantStub around the model, calibrated on a random
 clip) → torch.jit.trace. Writes into OUT_DIR:
   xs_int8.pt            the TorchScript module;
-  io.safetensors        "input" [1, 3, 4, 160, 160] and the module's "output" for it.
+  io.safetensors        "input" [1, 3, 4, 160, 160] and the module's "output" for it;
+  fp32.pyth             the original-form state_dict it was quantized from, as the published
+                        efficient_x3d_xs_original_form.pyth holds it: `mobile/efficient_x3d_xs`
+                        with these weights is the fp32 model of the int8 variant.
 """
 
+import copy
 import os
 import sys
 import warnings
@@ -37,13 +42,33 @@ class Quantized(nn.Module):
         return self.dequant(self.model(self.quant(x)))
 
 
+def randomise(model):
+    gen = torch.Generator().manual_seed(8)
+
+    def u(t, lo, hi):
+        t.copy_(torch.rand(t.shape, generator=gen) * (hi - lo) + lo)
+
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm3d):
+                u(m.weight, 0.5, 1.5)
+                u(m.bias, -0.2, 0.2)
+                u(m.running_mean, -0.2, 0.2)
+                u(m.running_var, 0.5, 1.5)
+        # Logits of a few units, so that softmax is neither flat nor one-hot.
+        model.projection.model.weight.mul_(5.0)
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(8)
     torch.backends.quantized.engine = "qnnpack"
     x = torch.randn(1, 3, 4, 160, 160)
-    deployable = convert_to_deployable_form(efficient_x3d_xs(pretrained=False).eval(), x)
+    fp32 = efficient_x3d_xs(pretrained=False).eval()
+    randomise(fp32)
+    torch.save(fp32.state_dict(), os.path.join(out, "fp32.pyth"))
+    deployable = convert_to_deployable_form(copy.deepcopy(fp32), x)
     q = Quantized(deployable).eval()
     # qnnpack's default qconfig with min/max activation observers: the default histogram observer
     # gives other scales, not other kernels, and takes half a minute to calibrate.

@@ -7,7 +7,10 @@
 //!   another class count is refused before anything is measured.
 //! - [`PublishedInt8`]: a zoo entry published as an int8 TorchScript file (the accelerator zoo's
 //!   QNNPACK files): the file runs; params and FLOPs are those of the fp32 architecture it was
-//!   converted from, as the published table gives them.
+//!   converted from, as the published table gives them. [`quantized_model`] does the same for the
+//!   `int8` variant of any entry given a quantized file of its network.
+
+use std::path::Path;
 
 use tch::{Device, Kind, Tensor};
 use vbench_suite::{
@@ -329,68 +332,111 @@ impl Backend for PublishedInt8 {
                 weights: Weights::Random,
             },
         )?;
-        let module = match opts.weights {
-            Weights::Random => None,
-            Weights::File(path) => {
-                tch::QEngine::QNNPACK
-                    .set()
-                    .map_err(|e| ModelError::BadConfig {
-                        builder: "published-int8",
-                        reason: format!("libtorch has no QNNPACK engine: {e}"),
-                    })?;
-                Some(TsModule::load(path, opts.device)?)
-            }
-        };
-        Ok(Box::new(Int8Model {
-            fp32,
-            module,
-            entry: entry.id.clone(),
-        }))
+        match opts.weights {
+            Weights::Random => Ok(Box::new(Int8Model {
+                counts: Box::new(fp32),
+                run: None,
+                entry: entry.id.clone(),
+            })),
+            Weights::File(path) => quantized_model(entry, Box::new(fp32), path),
+        }
     }
+}
+
+/// `entry`'s network run by a quantized TorchScript `file` on libtorch's QNNPACK engine (the
+/// accelerator zoo's int8 files are quantized for it), with `fp32` kept for params and FLOPs, as
+/// the published tables give them. The file's output is taken as the fp32 model's logits: the
+/// protocol's head activation makes the scores. One forward on a view of the protocol checks it.
+pub fn quantized_model(
+    entry: &Entry,
+    fp32: Box<dyn VideoModel>,
+    file: &Path,
+) -> Result<Box<dyn VideoModel>> {
+    tch::QEngine::QNNPACK
+        .set()
+        .map_err(|e| ModelError::BadConfig {
+            builder: "int8",
+            reason: format!("libtorch has no QNNPACK engine: {e}"),
+        })?;
+    let run = TorchScriptModel {
+        module: TsModule::load(file, fp32.device())?,
+        layout: fp32.input_layout(),
+        activation: entry.protocol.head_activation,
+        num_classes: entry.protocol.num_classes as i64,
+    };
+    run.probe(&entry.protocol)?;
+    Ok(Box::new(Int8Model {
+        counts: fp32,
+        run: Some(run),
+        entry: entry.id.clone(),
+    }))
 }
 
 struct Int8Model {
     /// The architecture the file was converted from: params and FLOPs.
-    fp32: ZooModel,
-    module: Option<TsModule>,
+    counts: Box<dyn VideoModel>,
+    run: Option<TorchScriptModel>,
     entry: String,
+}
+
+impl Int8Model {
+    fn run(&self) -> Result<&TorchScriptModel> {
+        self.run.as_ref().ok_or_else(|| ModelError::BadConfig {
+            builder: "published-int8",
+            reason: format!(
+                "{}: int8 entries run their published TorchScript file, which was not given",
+                self.entry
+            ),
+        })
+    }
 }
 
 impl VideoModel for Int8Model {
     fn label(&self) -> String {
-        self.fp32.label()
+        self.counts.label()
     }
 
     fn input_layout(&self) -> InputLayout {
-        InputLayout::Clip
+        self.counts.input_layout()
     }
 
     fn device(&self) -> Device {
-        self.fp32.device()
+        self.counts.device()
     }
 
-    /// The published file's own output, as both scores and pre-activation.
+    /// One view per forward: the deployment form a quantized file is traced from fixes the batch
+    /// at 1 (`convert_to_deployable_form` takes the input's shape).
     fn forward(&self, input: &ModelInput) -> Result<ModelOutput> {
-        let Some(module) = &self.module else {
-            return Err(ModelError::BadConfig {
-                builder: "published-int8",
-                reason: format!(
-                    "{}: int8 entries run their published TorchScript file, which was not given",
-                    self.entry
-                ),
-            });
+        let run = self.run()?;
+        let rows = match input {
+            ModelInput::Single(x) | ModelInput::SlowFast { slow: x, .. } => x.size()[0],
         };
-        let ModelInput::Single(x) = input else {
-            return Err(ModelError::BadInput {
-                model: self.label(),
-                reason: "expects a single clip, got two pathways".into(),
-            });
+        if rows == 1 {
+            return run.forward(input);
+        }
+        let row = |t: &Tensor, i: i64| t.narrow(0, i, 1);
+        let outs = (0..rows)
+            .map(|i| {
+                run.forward(&match input {
+                    ModelInput::Single(x) => ModelInput::Single(row(x, i)),
+                    ModelInput::SlowFast { slow, fast } => ModelInput::SlowFast {
+                        slow: row(slow, i),
+                        fast: row(fast, i),
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let cat = |f: fn(&ModelOutput) -> &Tensor| {
+            Tensor::cat(&outs.iter().map(f).collect::<Vec<_>>(), 0)
         };
-        let out = tch::no_grad(|| module.forward(&ModuleInput::Single(x)))?;
         Ok(ModelOutput {
-            scores: out.shallow_clone(),
-            pre_activation: out,
+            scores: cat(|o| &o.scores),
+            pre_activation: cat(|o| &o.pre_activation),
         })
+    }
+
+    fn forward_boxes(&self, input: &ModelInput, boxes: &Tensor) -> Result<ModelOutput> {
+        self.run()?.forward_boxes(input, boxes)
     }
 
     fn min_warmup(&self) -> u32 {
@@ -398,10 +444,10 @@ impl VideoModel for Int8Model {
     }
 
     fn params(&self) -> Result<ParamCount> {
-        self.fp32.params()
+        self.counts.params()
     }
 
     fn flops(&self, protocol: &Protocol) -> Result<FlopsCount> {
-        self.fp32.flops(protocol)
+        self.counts.flops(protocol)
     }
 }

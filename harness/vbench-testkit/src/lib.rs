@@ -1,11 +1,13 @@
 //! Support shared by the workspace's tests (one crate, no `#[path]` imports): where the repository,
 //! the shared data, the oracle venv and the `vbench` binary are, plus fixtures.
 //!
+//! - [`fidelity`]: a variant's fidelity against Python's recomputation from the stored views;
 //! - [`fixtures`]: a fixed synthetic `Results` and paired prediction runs (report, gate, CLI tests);
 //! - `shards` (feature `torch`): a small Kinetics-style tree of the real videos, random weights, run comparisons;
 //! - `oracle` (feature `torch`): the oracle's safetensors case files as model inputs.
 
 pub mod chromium;
+pub mod fidelity;
 pub mod fixtures;
 pub mod fuzz;
 #[cfg(feature = "torch")]

@@ -57,6 +57,10 @@ pub struct Args {
     /// fp16): the video through each in turn; JSON: one inference per variant.
     #[arg(long, value_name = "LIST")]
     variant: Option<String>,
+    /// The int8 variant's model: a TorchScript file of the same network quantized for QNNPACK
+    /// [default: the entry's published int8 file, if cached].
+    #[arg(long, value_name = "FILE", requires = "variant")]
+    int8_model: Option<PathBuf>,
 }
 
 pub fn exec(args: Args) -> Result<ExitCode> {
@@ -94,6 +98,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         batch: args.batch,
         threads: args.threads,
         variant: Variant::Fp32,
+        int8_model: args.int8_model,
     };
     if args.variant.is_none() {
         let inference = infer(&opts)?;

@@ -72,6 +72,10 @@ pub struct Args {
     /// if present, else the builders' init, which has no fidelity].
     #[arg(long, requires = "variant")]
     weights: Option<PathBuf>,
+    /// The int8 variant's model (one --entry): a TorchScript file of the same network quantized
+    /// for QNNPACK [default: the entry's published int8 file, if cached].
+    #[arg(long, value_name = "FILE", requires = "variant")]
+    int8_model: Option<PathBuf>,
     /// Fidelity of each variant on every view of the entry's protocol of the videos in DIR.
     #[arg(long, value_name = "DIR", requires = "variant")]
     fidelity_videos: Option<PathBuf>,
@@ -183,9 +187,6 @@ fn exec_variants(
     for &v in variants {
         check_device(v, latency.device)?;
     }
-    if args.weights.is_some() && entries.len() != 1 {
-        bail!("--weights needs exactly one --entry (other entries have other checkpoints)");
-    }
     let request = VariantRequest {
         variants: variants.to_vec(),
         latency: latency.clone(),
@@ -199,7 +200,9 @@ fn exec_variants(
         throughput: args.throughput.then_some(args.max_batch),
         fidelity_videos: args.fidelity_videos.clone(),
         out_dir: args.out.clone(),
+        int8_model: args.int8_model.clone(),
     };
+    request.check(entries)?;
     let rows = measure_variant_request(entries, &request, &mut |n| eprintln!("{n}"))?;
     let mut report = sweep(
         &[],

@@ -79,6 +79,10 @@ pub struct Args {
     /// Fidelity of each variant on every view of the entry's protocol of the videos in DIR.
     #[arg(long, value_name = "DIR")]
     fidelity_videos: Option<PathBuf>,
+    /// The int8 variant's model (one --entry): a TorchScript file of the same network quantized
+    /// for QNNPACK [default: the entry's published int8 file, if cached].
+    #[arg(long, value_name = "FILE")]
+    int8_model: Option<PathBuf>,
     /// Clips/s against batch size 1, 2, 4, ... up to this batch, for fp32 and each variant.
     #[arg(long, value_name = "MAX_BATCH")]
     throughput: Option<i64>,
@@ -110,6 +114,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
             None => Vec::new(),
         },
         fidelity_videos: args.fidelity_videos,
+        int8_model: args.int8_model,
         throughput_max_batch: args.throughput,
         command: std::env::args().collect(),
     };

@@ -16,7 +16,7 @@ use vbench_data::datasets::{
 };
 use vbench_data::DataError;
 use vbench_models::checkpoint::CheckpointError;
-use vbench_models::variant::{self, VariantError};
+use vbench_models::variant::VariantError;
 use vbench_models::VideoModel;
 use vbench_results::predictions::{
     BoxRecord, DatasetInfo, Done, GtBoxRecord, Header, PredictionsError, PredictionsWriter, Record,
@@ -152,6 +152,8 @@ pub struct AccuracyOptions {
     pub variant: Variant,
     /// Store each view's logits too (runs with variants: fidelity compares them).
     pub logits: bool,
+    /// The `int8` variant's quantized model.
+    pub int8: crate::variants::Int8Source,
 }
 
 /// Progress of [`measure_accuracy`], for a progress bar.
@@ -255,7 +257,7 @@ fn evaluate_dataset(
         Some(m) if opts.variant == Variant::Fp32 => m,
         _ => {
             let m = load_model(entry, weights_to_load(entry, weights), opts.eval.device)?;
-            own = variant::apply(opts.variant, m, &entry.protocol)?.0;
+            own = crate::variants::transform(entry, opts.variant, m, &opts.int8)?.0;
             own.as_ref()
         }
     };

@@ -66,6 +66,8 @@ pub struct RunOptions {
     pub variants: Vec<vbench_suite::Variant>,
     /// Fidelity of the variants on every view of the videos in this folder.
     pub fidelity_videos: Option<PathBuf>,
+    /// The `int8` variant's quantized TorchScript file (one entry); else the published one.
+    pub int8_model: Option<PathBuf>,
     /// Clips/s against batch size for fp32 and each variant, up to this batch.
     pub throughput_max_batch: Option<i64>,
     /// The command line, for provenance.
@@ -106,6 +108,7 @@ impl RunOptions {
             reference_list: None,
             variants: Vec::new(),
             fidelity_videos: None,
+            int8_model: None,
             throughput_max_batch: None,
             command: Vec::new(),
         }

@@ -25,7 +25,7 @@ use crate::timing::latency::{check_device, LatencyError, LatencyOptions};
 use crate::timing::{set_threads, BadThreads};
 use crate::variants::speed::PairOptions;
 use crate::variants::throughput::ThroughputOptions;
-use crate::variants::{FidelityPlan, SpeedPlan, VariantOptions};
+use crate::variants::{FidelityPlan, Int8Source, SpeedPlan, VariantOptions};
 use crate::weights;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -122,6 +122,11 @@ impl Session {
         set_threads(opts.threads)?;
         if opts.weights.is_some() && entries.len() != 1 {
             return Err(RunError::WeightsNeedOneEntry);
+        }
+        if opts.int8_model.is_some() && entries.len() != 1 {
+            return Err(RunError::Variants(
+                "--int8-model needs exactly one --entry (other entries have other networks)".into(),
+            ));
         }
         if opts.reference_list.is_some() && (opts.shard.is_some() || opts.jobs.is_some()) {
             return Err(RunError::ReferenceListSharded);
@@ -261,6 +266,7 @@ impl Session {
                     fresh: o.fresh,
                 }),
                 weights: None,
+                int8: self.int8_source(),
             },
             weights: self.weights_source(),
         }
@@ -295,6 +301,15 @@ impl Session {
             shard: o.shard.unwrap_or_default(),
             variant: vbench_suite::Variant::Fp32,
             logits: false,
+            int8: self.int8_source(),
+        }
+    }
+
+    /// The `int8` variant's quantized model: `--int8-model`, else the cache's published file.
+    fn int8_source(&self) -> Int8Source {
+        Int8Source {
+            file: self.opts.int8_model.clone(),
+            weights_dir: self.opts.weights_dir.clone(),
         }
     }
 
@@ -414,6 +429,17 @@ fn check_variants(opts: &RunOptions) -> Result<(), RunError> {
     }
     if none && opts.fidelity_videos.is_some() {
         return refuse("--fidelity-videos compares variants with fp32: give --variant (or a suite with variants)");
+    }
+    if let Some(f) = &opts.int8_model {
+        if !opts.variants.contains(&vbench_suite::Variant::Int8) {
+            return refuse("--int8-model is the int8 variant's model: give --variant int8");
+        }
+        if !f.is_file() {
+            return Err(RunError::Variants(format!(
+                "--int8-model {}: no such file",
+                f.display()
+            )));
+        }
     }
     if none && opts.throughput_max_batch.is_some() {
         return refuse("--throughput needs --variant (fp32 is a variant too: --variant fp32)");

@@ -6,6 +6,7 @@
 //! the others go on.
 
 pub mod fidelity;
+pub mod int8;
 pub mod request;
 pub mod speed;
 pub mod throughput;
@@ -13,7 +14,7 @@ pub mod throughput;
 use std::path::{Path, PathBuf};
 
 use tch::Device;
-use vbench_models::variant::{self, Applied, VariantError};
+use vbench_models::variant::{Applied, VariantError};
 use vbench_models::{ModelInput, VideoModel};
 use vbench_results::predictions::fidelity::compare;
 use vbench_results::{AppliedVariant, Fidelity, Measure, VariantResult, VariantSpeed};
@@ -24,6 +25,7 @@ use crate::accuracy::pipeline::EvalOptions;
 use crate::model::{build_model, load_model};
 use crate::weights::sha256_file;
 use fidelity::{score_views, video_samples, FidelityRun};
+pub use int8::{transform, Int8Source};
 use speed::PairOptions;
 use throughput::ThroughputOptions;
 
@@ -56,6 +58,8 @@ pub struct VariantOptions {
     pub fidelity: Option<FidelityPlan>,
     /// The weights every model of the entry loads; `None`: the builders' init (speed only).
     pub weights: Option<PathBuf>,
+    /// The `int8` variant's quantized model.
+    pub int8: Int8Source,
 }
 
 fn skipped<T>(reason: impl Into<String>) -> Measure<T> {
@@ -80,6 +84,7 @@ pub fn variant_model(
     weights: Option<&Path>,
     device: Device,
     v: Variant,
+    int8: &Int8Source,
 ) -> Result<(Box<dyn VideoModel>, Applied), VariantError> {
     let model_err = |message: String| VariantError::Model {
         variant: v,
@@ -94,7 +99,7 @@ pub fn variant_model(
             .map_err(|e| model_err(e.to_string()))?,
         None => build_model(entry, device).map_err(model_err)?,
     };
-    variant::apply(v, model, &entry.protocol)
+    transform(entry, v, model, int8)
 }
 
 fn applied_result(a: &Applied) -> AppliedVariant {
@@ -140,8 +145,8 @@ pub fn measure_variants(
         accuracy: not_requested(),
         dataset_fidelity: not_requested(),
     };
-    let (fp32, _) = match variant_model(entry, opts.weights.as_deref(), opts.device, Variant::Fp32)
-    {
+    let w = opts.weights.as_deref();
+    let (fp32, _) = match variant_model(entry, w, opts.device, Variant::Fp32, &opts.int8) {
         Ok(m) => m,
         Err(e) => {
             return opts
@@ -180,7 +185,7 @@ pub fn measure_variants(
     let mut base: Option<Result<FidelityBase, String>> = None;
     for &v in opts.variants.iter().filter(|v| **v != Variant::Fp32) {
         note(format!("{}: variant {v}", entry.id));
-        let (model, applied) = match variant_model(entry, opts.weights.as_deref(), opts.device, v) {
+        let (model, applied) = match variant_model(entry, w, opts.device, v, &opts.int8) {
             Ok(m) => m,
             Err(e) => {
                 let m = match unavailable(&e) {
@@ -313,6 +318,11 @@ fn fidelity_of(base: &FidelityBase, model: &dyn VideoModel, v: Variant) -> Measu
     };
     let dir = base.run.out_dir;
     match compare(&dir.join(&base.fp32_file), &dir.join(&file)) {
+        // A variant that failed on every video has nothing to agree with: a failure, not 0 %.
+        Ok(value) if value.views == 0 => failed(format!(
+            "no view of the variant was scored: see the `error` of each video in {}",
+            dir.join(&file).display()
+        )),
         Ok(mut value) => {
             value.fp32_predictions = base.fp32_file.display().to_string();
             value.variant_predictions = file.display().to_string();

@@ -10,7 +10,7 @@ use vbench_suite::{Entry, Variant};
 
 use super::speed::PairOptions;
 use super::throughput::ThroughputOptions;
-use super::{variant_rows, FidelityPlan, SpeedPlan, VariantOptions};
+use super::{variant_rows, FidelityPlan, Int8Source, SpeedPlan, VariantOptions};
 use crate::accuracy::evaluate::{resolve_weights, EvalError, WeightsSource};
 use crate::accuracy::pipeline::EvalOptions;
 use crate::timing::latency::LatencyOptions;
@@ -27,11 +27,45 @@ pub struct VariantRequest {
     /// One checkpoint for the (single) entry; else the weights cache.
     pub weights: Option<PathBuf>,
     pub weights_dir: PathBuf,
+    /// The `int8` variant's quantized TorchScript file (single entry); else the published one.
+    pub int8_model: Option<PathBuf>,
     /// Clips/s against batch size up to this batch.
     pub throughput: Option<i64>,
     /// Fidelity on every view of the videos in this folder, views written under `out_dir`.
     pub fidelity_videos: Option<PathBuf>,
     pub out_dir: PathBuf,
+}
+
+/// A request that cannot be measured: bad input, exit 2.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error("{flag} needs exactly one entry (other entries have other networks)")]
+    OneEntry { flag: &'static str },
+    #[error("{flag} {}: no such file", path.display())]
+    NoFile { flag: &'static str, path: PathBuf },
+}
+
+impl VariantRequest {
+    /// The files given for one entry: only with one entry, and present.
+    pub fn check(&self, entries: &[Entry]) -> Result<(), RequestError> {
+        let files = [
+            ("--weights", &self.weights),
+            ("--int8-model", &self.int8_model),
+        ];
+        for (flag, file) in files {
+            let Some(path) = file else { continue };
+            if entries.len() != 1 {
+                return Err(RequestError::OneEntry { flag });
+            }
+            if !path.is_file() {
+                return Err(RequestError::NoFile {
+                    flag,
+                    path: path.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Every entry's variants, in entry order.
@@ -88,6 +122,10 @@ pub fn measure_variant_request(
                 fresh: false,
             }),
             weights,
+            int8: Int8Source {
+                file: req.int8_model.clone(),
+                weights_dir: Some(req.weights_dir.clone()),
+            },
         };
         rows.extend(variant_rows(std::slice::from_ref(e), &opts, note));
     }

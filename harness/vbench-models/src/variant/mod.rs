@@ -7,15 +7,19 @@
 //! [`VariantModel`] wrapper, on the thread that runs forward.
 //!
 //! `fp32` returns the model untouched, so its outputs are bit-identical to a model without
-//! variants. `int8` is not a transformation (the quantized model is another file): [`apply`]
-//! says "not available" and the caller loads a quantized model where one exists.
+//! variants. `int8` is not a transformation (the quantized model is another file, and building
+//! quantized conv3d models is out of scope): [`apply_for_entry`] runs a quantized TorchScript
+//! file of the entry's network in place of its forward, where the caller has one; [`apply`]
+//! says "not available".
 
 pub mod fold;
 pub mod precision;
 
+use std::path::Path;
+
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
-use vbench_suite::{InputLayout, Protocol, Variant};
+use vbench_suite::{Entry, InputLayout, Protocol, Variant};
 
 use crate::error::ModelError;
 use crate::model::{FlopsCount, ModelInput, ModelOutput, ParamCount, VideoModel};
@@ -94,6 +98,42 @@ fn device_name(d: Device) -> String {
     }
 }
 
+/// No quantized model for an int8 variant: the reason, for results.
+pub const NO_QUANTIZED_MODEL: &str = "no quantized model (building quantized conv3d models is out \
+     of scope; give a quantized TorchScript file of the same network with --int8-model FILE)";
+
+/// `model` (`entry`'s, weights loaded) run as `variant`; `int8` is the quantized TorchScript file
+/// of its network, when there is one: the `int8` variant runs it, with `model` kept for params
+/// and FLOPs. Every other variant is [`apply`].
+pub fn apply_for_entry(
+    entry: &Entry,
+    variant: Variant,
+    model: Box<dyn VideoModel>,
+    int8: Option<&Path>,
+) -> Result<(Box<dyn VideoModel>, Applied), VariantError> {
+    let (Variant::Int8, Some(file)) = (variant, int8) else {
+        return apply(variant, model, &entry.protocol);
+    };
+    check_device(variant, model.device())?;
+    let arch = model.label();
+    let quantized = crate::torchscript::quantized_model(entry, model, file).map_err(|source| {
+        VariantError::Model {
+            variant,
+            model: arch,
+            source: Box::new(source),
+        }
+    })?;
+    let name = file.file_name().unwrap_or(file.as_os_str());
+    let applied = Applied {
+        detail: format!(
+            "the quantized TorchScript file {} on QNNPACK",
+            name.to_string_lossy()
+        ),
+        ..Applied::default()
+    };
+    Ok((quantized, applied))
+}
+
 /// `model` (from the model seam, weights loaded) run as `variant`. `protocol` gives the input of
 /// the one or two forwards some transformations need to see the model run (folding, the fallback
 /// survey). Weight changes act on the model's own variables ([`VideoModel::variables_mut`]): a
@@ -134,8 +174,7 @@ pub fn apply(
             return Err(VariantError::NotAvailable {
                 variant,
                 model: arch.to_string(),
-                reason: "no quantized model (building quantized conv3d models is out of scope)"
-                    .into(),
+                reason: NO_QUANTIZED_MODEL.into(),
             })
         }
         Variant::Bf16 => {

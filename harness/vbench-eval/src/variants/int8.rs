@@ -1,0 +1,82 @@
+//! Where the `int8` variant's quantized model comes from, and the one place run, infer and
+//! latency turn an entry's model into a variant ([`transform`]). The quantized model is a
+//! TorchScript file of the entry's network: one the user gives (`--int8-model`), else the
+//! published int8 file of the entry's int8 sibling in its suite (mobile's `efficient_x3d_xs_int8`
+//! for `efficient_x3d_xs`) when the weights cache holds it. Every other entry has none.
+
+use std::path::PathBuf;
+
+use vbench_models::variant::{self, Applied, VariantError, NO_QUANTIZED_MODEL};
+use vbench_models::VideoModel;
+use vbench_suite::{Entry, Precision, Variant};
+
+use crate::timing::latency::int8_torchscript;
+
+/// The quantized models a run may use.
+#[derive(Debug, Clone, Default)]
+pub struct Int8Source {
+    /// A quantized TorchScript file of the (single) entry's network (`--int8-model`).
+    pub file: Option<PathBuf>,
+    /// The weights cache holding published int8 files [default: the user cache dir].
+    pub weights_dir: Option<PathBuf>,
+}
+
+impl Int8Source {
+    /// The quantized file for `entry`, or why there is none (a "not available" reason).
+    pub fn file_for(&self, entry: &Entry) -> Result<PathBuf, String> {
+        if let Some(f) = &self.file {
+            return Ok(f.clone());
+        }
+        let Some(sibling) = published_int8(entry) else {
+            return Err(NO_QUANTIZED_MODEL.into());
+        };
+        let Some(path) = int8_torchscript(&sibling, self.weights_dir.as_deref()) else {
+            return Err(NO_QUANTIZED_MODEL.into());
+        };
+        if path.is_file() {
+            return Ok(path);
+        }
+        let suite = entry.id.split('/').next().unwrap_or_default();
+        Err(format!(
+            "no quantized model here: the published int8 file of {} ({}) is not in the weights \
+             cache (`vbench fetch --suite {suite}`, or give one with --int8-model FILE)",
+            sibling.id,
+            path.display()
+        ))
+    }
+}
+
+/// The int8 entry of `entry`'s suite with the same zoo architecture and view shape.
+fn published_int8(entry: &Entry) -> Option<Entry> {
+    if entry.precision == Precision::Int8 {
+        return None;
+    }
+    let arch = entry.arch()?;
+    let suite = entry.id.split_once('/')?.0;
+    let plan = vbench_suite::load_suite(suite).ok()?;
+    plan.entries.into_iter().find(|e| {
+        e.precision == Precision::Int8
+            && e.arch() == Some(arch)
+            && (e.protocol.frames, e.protocol.crop) == (entry.protocol.frames, entry.protocol.crop)
+    })
+}
+
+/// `model` (`entry`'s, weights loaded) run as `v`. `int8` is only asked for the `int8` variant.
+pub fn transform(
+    entry: &Entry,
+    v: Variant,
+    model: Box<dyn VideoModel>,
+    int8: &Int8Source,
+) -> Result<(Box<dyn VideoModel>, Applied), VariantError> {
+    if v != Variant::Int8 {
+        return variant::apply(v, model, &entry.protocol);
+    }
+    match int8.file_for(entry) {
+        Ok(file) => variant::apply_for_entry(entry, v, model, Some(&file)),
+        Err(reason) => Err(VariantError::NotAvailable {
+            variant: v,
+            model: model.label(),
+            reason,
+        }),
+    }
+}
