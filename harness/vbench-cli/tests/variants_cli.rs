@@ -280,3 +280,88 @@ fn infer_runs_the_video_through_each_variant_and_names_the_one_without_a_model()
     assert_eq!(all[1]["variant"], "bf16");
     assert_ne!(all[1]["scores"], plain["scores"], "bf16 rounds");
 }
+
+/// `run --variant --data-root`: the variant's own evaluation of the dataset beside fp32's, and its
+/// fidelity and paired accuracy difference on the videos both scored, recomputed from the two
+/// predictions files.
+#[test]
+fn run_with_a_data_root_evaluates_each_variant_and_pairs_it_with_fp32() {
+    let (_, weights, _) = fixture();
+    let dir = vbench_testkit::tempdir();
+    let suite = vbench_testkit::shards::make_suite(dir.path());
+    let data = vbench_testkit::shards::make_dataset(dir.path(), 3);
+    let run = dir.path().join("run");
+    let o = vbench(&[
+        "run",
+        "--suite",
+        s(&suite),
+        "--entry",
+        "x3d_xs",
+        "--data-root",
+        s(&data),
+        "--weights",
+        s(weights),
+        "--variant",
+        "bf16",
+        "--no-latency",
+        "--threads",
+        "1",
+        "--out",
+        s(&run),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let results: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap();
+    let entry = &results["entries"][0];
+    let fp32 = &entry["accuracy"]["value"];
+    let bf16 = &entry["variants"][0];
+    assert_eq!(bf16["variant"], "bf16");
+    assert_eq!(bf16["accuracy"]["status"], "measured", "{bf16}");
+    // 3 listed videos decode, one listed file does not: the same 3 videos for both.
+    assert_eq!(fp32["videos"], 3, "{fp32}");
+    assert_eq!(bf16["accuracy"]["value"]["videos"], 3);
+    assert_eq!(bf16["dataset_fidelity"]["status"], "measured", "{bf16}");
+    let f = &bf16["dataset_fidelity"]["value"];
+    assert!(
+        f["variant_predictions"]
+            .as_str()
+            .unwrap()
+            .ends_with("@bf16.jsonl"),
+        "{f}"
+    );
+    let py = vbench_testkit::fidelity::check_fidelity(&run, f);
+    // 3 videos × 3 clips × 3 crops, logits stored for both.
+    assert_eq!(py["views"], 27);
+    assert!(py["max_abs_logit_diff"].as_f64().is_some());
+    // The paired accuracy: both top-1s over the same videos and their difference.
+    let p = &f["accuracy"];
+    assert_eq!(p["videos"], 3, "{p}");
+    let top1 = |m: &Value| m["top1"].as_f64().unwrap();
+    let (a, b) = (
+        p["fp32_top1"].as_f64().unwrap(),
+        p["variant_top1"].as_f64().unwrap(),
+    );
+    assert!((a - top1(fp32)).abs() < 1e-9, "{p} {fp32}");
+    assert!((b - top1(&bf16["accuracy"]["value"])).abs() < 1e-9, "{p}");
+    assert!(
+        (p["difference"].as_f64().unwrap() - (b - a)).abs() < 1e-9,
+        "{p}"
+    );
+    let (fixed, broken) = (p["fixed"].as_u64().unwrap(), p["broken"].as_u64().unwrap());
+    assert!(
+        (b - a - 100.0 * (fixed as f64 - broken as f64) / 3.0).abs() < 1e-9,
+        "{p}"
+    );
+    // The report says it beside the speed-vs-fidelity table.
+    let md = vbench(&[
+        "report",
+        s(&run.join("results.json")),
+        "--format",
+        "markdown",
+    ]);
+    assert!(
+        text(&md).contains("k400/x3d_xs bf16 on the dataset: top-1"),
+        "{}",
+        text(&md)
+    );
+}

@@ -17,6 +17,7 @@ use crate::variants::{measure_variants, VariantOptions};
 use std::path::PathBuf;
 use tch::Device;
 use vbench_models::VideoModel;
+use vbench_results::paired::paired_top1;
 use vbench_results::predictions::fidelity::compare;
 use vbench_results::{AccuracyResult, VariantResult};
 use vbench_results::{EntryResult, Measure};
@@ -129,7 +130,15 @@ fn variant_accuracy(
         Ok(mut f) => {
             f.fp32_predictions = base.display().to_string();
             f.variant_predictions = file.display().to_string();
-            Measure::Measured { value: f }
+            match paired_top1(&acc.out_dir.join(&base), &acc.out_dir.join(&file)) {
+                Ok(paired) => {
+                    f.accuracy = paired;
+                    Measure::Measured { value: f }
+                }
+                Err(err) => Measure::Failed {
+                    error: err.to_string(),
+                },
+            }
         }
         Err(err) => Measure::Failed {
             error: err.to_string(),

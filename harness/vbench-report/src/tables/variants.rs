@@ -74,6 +74,32 @@ fn fidelity_cells(m: &Measure<Fidelity>) -> [String; 6] {
     }
 }
 
+/// "k400/x3d_xs bf16 on the dataset: top-1 71.2 % vs fp32 71.4 % over 19,881 videos, −0.2 points
+/// [95% CI …] (McNemar p = 0.41; 12 fixed, 16 broken); 99.1 % of views agree".
+fn dataset_note(id: &str, name: &str, f: &Fidelity) -> String {
+    let agree = format!(
+        "{} % of {} views agree with fp32",
+        num(f.view_agreement, 1),
+        f.views
+    );
+    match &f.accuracy {
+        Some(a) => format!(
+            "{id} {name} on the dataset: top-1 {} % vs fp32 {} % over {} videos, {} points \
+             [95% CI {}, {}] (McNemar p = {}; {} fixed, {} broken); {agree}",
+            num(a.variant_top1, 2),
+            num(a.fp32_top1, 2),
+            a.videos,
+            num(a.difference, 2),
+            num(a.ci95.0, 2),
+            num(a.ci95.1, 2),
+            num(a.p_value, 3),
+            a.fixed,
+            a.broken
+        ),
+        None => format!("{id} {name} on the dataset: {agree}"),
+    }
+}
+
 /// The rows of one entry's variants, and the notes they need.
 pub fn rows(id: &str, variants: &[VariantResult], notes: &mut Vec<String>) -> Vec<Vec<String>> {
     let mut out = Vec::new();
@@ -99,6 +125,9 @@ pub fn rows(id: &str, variants: &[VariantResult], notes: &mut Vec<String>) -> Ve
                     notes.push(format!("{id} {name} fidelity: {error}"));
                 }
             }
+        }
+        if let Some(f) = v.dataset_fidelity.value() {
+            notes.push(dataset_note(id, &name, f));
         }
         let fid = fidelity_cells(&v.fidelity);
         let thr = status(&v.throughput, |t| {

@@ -3,6 +3,7 @@
 //! and classes that changed ([`flips`])
 //! (`vbench_report::gate::simulate` measures how often each gate rule fires).
 
+pub mod accuracy;
 pub mod bootstrap;
 pub mod flips;
 pub mod mcnemar;
@@ -13,6 +14,7 @@ pub mod synthetic;
 #[cfg(test)]
 mod tests;
 
+pub use accuracy::paired_top1;
 pub use bootstrap::{paired_bootstrap, BootstrapResult, BootstrapSpec, GENERATOR};
 pub use mcnemar::{binom_test_half, mcnemar_exact, McNemar};
 pub use newcombe::{newcombe_ci95, PairedTable};
