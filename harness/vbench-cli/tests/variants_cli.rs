@@ -365,3 +365,74 @@ fn run_with_a_data_root_evaluates_each_variant_and_pairs_it_with_fp32() {
         text(&md)
     );
 }
+
+/// A TorchScript model under a zoo protocol takes what libtorch can apply to a loaded module
+/// (bf16: autocast on each forward), measured and compared on real views; the weight
+/// transformations say they are not applicable, and int8 that it has no quantized model.
+#[test]
+fn torchscript_models_take_the_per_forward_variants_and_name_the_others() {
+    let (_, _, videos) = fixture();
+    let dir = vbench_testkit::tempdir();
+    let model = dir.path().join("tiny.pt");
+    let script = r#"
+import sys, torch, torch.nn as nn
+torch.manual_seed(3)
+m = nn.Sequential(nn.Conv3d(3, 8, 3, stride=2), nn.BatchNorm3d(8), nn.ReLU(),
+                  nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(8, 400)).eval()
+with torch.no_grad():
+    m[1].running_mean.uniform_(-0.2, 0.2); m[1].running_var.uniform_(0.5, 1.5)
+    m[5].weight.mul_(20.0)
+torch.jit.trace(m, torch.randn(1, 3, 4, 182, 182)).save(sys.argv[1])
+"#;
+    let st = Command::new(venv_python())
+        .args(["-c", script, s(&model)])
+        .status()
+        .unwrap();
+    assert!(st.success(), "tracing the model: {st}");
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let report = out.join("report.json");
+    let o = vbench(&[
+        "latency",
+        "--model",
+        s(&model),
+        "--protocol",
+        "k400/x3d_xs",
+        "--variant",
+        "bf16,folded-bn,int8",
+        "--fidelity-videos",
+        s(videos),
+        "--threads",
+        "1",
+        "--iters",
+        "3",
+        "--warmup",
+        "1",
+        "--out",
+        s(&out),
+        "--output",
+        s(&report),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let vs = r["variants"][0]["variants"].as_array().unwrap();
+    let by = |n: &str| vs.iter().find(|v| v["variant"] == n).unwrap();
+    let bf16 = by("bf16");
+    assert_eq!(bf16["applied"]["status"], "measured", "{bf16}");
+    assert_eq!(bf16["speed"][0]["status"], "measured", "{bf16}");
+    assert_eq!(bf16["fidelity"]["status"], "measured", "{bf16}");
+    let f = &bf16["fidelity"]["value"];
+    check_fidelity(&out, f);
+    assert!(f["weights"].as_str().unwrap().starts_with("tiny.pt"), "{f}");
+    let reason = |n: &str| by(n)["applied"]["reason"].as_str().unwrap().to_string();
+    assert!(
+        reason("folded-bn").starts_with("not applicable: its weights are not vbench's"),
+        "{}",
+        reason("folded-bn")
+    );
+    assert!(
+        reason("int8").starts_with("not available: no quantized model"),
+        "{}",
+        reason("int8")
+    );
+}

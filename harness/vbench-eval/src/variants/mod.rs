@@ -18,7 +18,7 @@ use vbench_models::variant::{Applied, VariantError};
 use vbench_models::{ModelInput, VideoModel};
 use vbench_results::predictions::fidelity::compare;
 use vbench_results::{AppliedVariant, Fidelity, Measure, VariantResult, VariantSpeed};
-use vbench_suite::{Entry, Variant};
+use vbench_suite::{Entry, ModelSource, Variant};
 
 use crate::accuracy::evaluate::weights_to_load;
 use crate::accuracy::pipeline::EvalOptions;
@@ -175,7 +175,12 @@ pub fn measure_variants(
         out.push(r);
     }
     let samples = opts.fidelity.as_ref().map(|f| video_samples(&f.videos_dir));
-    let weights = opts.weights.as_ref().map(|w| {
+    // What the views were scored with: the checkpoint, or the TorchScript file holding its own.
+    let identity = match &entry.model {
+        ModelSource::TorchScript { path, .. } => Some(path),
+        ModelSource::Zoo(_) => opts.weights.as_ref(),
+    };
+    let weights = identity.map(|w| {
         let name = w
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
