@@ -366,11 +366,12 @@ fn run_with_a_data_root_evaluates_each_variant_and_pairs_it_with_fp32() {
     );
 }
 
-/// A TorchScript model under a zoo protocol takes what libtorch can apply to a loaded module
-/// (bf16: autocast on each forward), measured and compared on real views; the weight
-/// transformations say they are not applicable, and int8 that it has no quantized model.
+/// A TorchScript model under a zoo protocol takes what libtorch can apply to a loaded module:
+/// bf16 (autocast on each forward), channels-last (its 5-D weights relaid out) and folded-bn
+/// (TorchScript's FoldConvBatchNorm), measured and compared on real views; bf16-cast says it is
+/// not applicable, and int8 that there is no quantized model.
 #[test]
-fn torchscript_models_take_the_per_forward_variants_and_name_the_others() {
+fn torchscript_models_take_what_libtorch_applies_to_a_loaded_module() {
     let (_, _, videos) = fixture();
     let dir = vbench_testkit::tempdir();
     let model = dir.path().join("tiny.pt");
@@ -399,7 +400,7 @@ torch.jit.trace(m, torch.randn(1, 3, 4, 182, 182)).save(sys.argv[1])
         "--protocol",
         "k400/x3d_xs",
         "--variant",
-        "bf16,folded-bn,int8",
+        "bf16,channels-last,folded-bn,bf16-cast,int8",
         "--fidelity-videos",
         s(videos),
         "--threads",
@@ -417,18 +418,41 @@ torch.jit.trace(m, torch.randn(1, 3, 4, 182, 182)).save(sys.argv[1])
     let r: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     let vs = r["variants"][0]["variants"].as_array().unwrap();
     let by = |n: &str| vs.iter().find(|v| v["variant"] == n).unwrap();
-    let bf16 = by("bf16");
-    assert_eq!(bf16["applied"]["status"], "measured", "{bf16}");
-    assert_eq!(bf16["speed"][0]["status"], "measured", "{bf16}");
-    assert_eq!(bf16["fidelity"]["status"], "measured", "{bf16}");
-    let f = &bf16["fidelity"]["value"];
-    check_fidelity(&out, f);
-    assert!(f["weights"].as_str().unwrap().starts_with("tiny.pt"), "{f}");
+    for name in ["bf16", "channels-last", "folded-bn"] {
+        let v = by(name);
+        assert_eq!(v["applied"]["status"], "measured", "{v}");
+        assert_eq!(v["speed"][0]["status"], "measured", "{v}");
+        assert_eq!(v["fidelity"]["status"], "measured", "{v}");
+        let f = &v["fidelity"]["value"];
+        check_fidelity(&out, f);
+        assert!(f["weights"].as_str().unwrap().starts_with("tiny.pt"), "{f}");
+        if name != "bf16" {
+            // Layout and folding change rounding only: logits within float32 noise of fp32's.
+            let d = f["max_abs_logit_diff"].as_f64().unwrap();
+            assert!(d < 1e-3, "{name}: max |Δlogit| {d}");
+        }
+    }
+    let detail = |n: &str| {
+        by(n)["applied"]["value"]["detail"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        detail("channels-last").starts_with("1 5-D weights"),
+        "{}",
+        detail("channels-last")
+    );
+    assert!(
+        detail("folded-bn").starts_with("1 of 1 BatchNorms folded"),
+        "{}",
+        detail("folded-bn")
+    );
     let reason = |n: &str| by(n)["applied"]["reason"].as_str().unwrap().to_string();
     assert!(
-        reason("folded-bn").starts_with("not applicable: its weights are not vbench's"),
+        reason("bf16-cast").starts_with("not applicable: its weights are not vbench's"),
         "{}",
-        reason("folded-bn")
+        reason("bf16-cast")
     );
     assert!(
         reason("int8").starts_with("not available: no quantized model"),

@@ -37,7 +37,7 @@ pub use backends::{backend_for, load_model, BACKENDS};
 pub use error::{ModelError, Result};
 pub use model::{
     Backend, ConventionCount, FlopsCount, LoadOptions, ModelInput, ModelOutput, OpCost, ParamCount,
-    ParamSource, VideoModel, Weights,
+    ParamSource, Transformed, VideoModel, Weights,
 };
 pub use zoo::{build, param_count, zoo_config, ModelConfig, ZooModel, ZooNet};
 

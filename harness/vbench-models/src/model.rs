@@ -161,6 +161,24 @@ pub trait VideoModel: Send {
     fn variables_mut(&mut self) -> Option<&mut tch::nn::VarStore> {
         None
     }
+
+    /// A weight-changing speed variant made by the model itself, for weights that are not tch
+    /// variables (a TorchScript module: libtorch lays them out or folds them); `None`: it cannot.
+    fn transform_weights(
+        &mut self,
+        _variant: vbench_suite::Variant,
+    ) -> Option<Result<Transformed>> {
+        None
+    }
+}
+
+/// What [`VideoModel::transform_weights`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Transformed {
+    /// One line: what changed.
+    Done(String),
+    /// Nothing to act on, and why.
+    NotApplicable(String),
 }
 
 /// The weights a zoo model starts from.

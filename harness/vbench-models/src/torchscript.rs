@@ -14,14 +14,14 @@ use std::path::Path;
 
 use tch::{Device, Kind, Tensor};
 use vbench_suite::{
-    Activation, Entry, FlopsConvention, InputLayout, ModelSource, Precision, Protocol,
+    Activation, Entry, FlopsConvention, InputLayout, ModelSource, Precision, Protocol, Variant,
 };
 use vbench_torch_ext::{Convention, ModuleInput, ParamSource as ExtParamSource, TsModule};
 
 use crate::error::{ModelError, Result};
 use crate::model::{
     Backend, ConventionCount, FlopsCount, LoadOptions, ModelInput, ModelOutput, ParamCount,
-    ParamSource, VideoModel, Weights,
+    ParamSource, Transformed, VideoModel, Weights,
 };
 use crate::zoo::ZooModel;
 
@@ -251,6 +251,33 @@ impl VideoModel for TorchScriptModel {
 
     fn min_warmup(&self) -> u32 {
         3
+    }
+
+    fn transform_weights(&mut self, variant: Variant) -> Option<Result<Transformed>> {
+        let done = match variant {
+            Variant::ChannelsLast => self.module.channels_last().map(|n| match n {
+                0 => Transformed::NotApplicable(
+                    "no 5-D parameter or buffer (a frozen module holds its weights as graph \
+                     constants)"
+                        .into(),
+                ),
+                n => Transformed::Done(format!("{n} 5-D weights and the input in ChannelsLast3d")),
+            }),
+            Variant::FoldedBn => self.module.fold_batch_norms().map(|(before, after)| {
+                match (before, before - after.min(before)) {
+                    (0, _) => Transformed::NotApplicable("it has no BatchNorm".into()),
+                    (n, 0) => Transformed::NotApplicable(format!(
+                        "none of its {n} BatchNorms follows a convolution TorchScript can fold"
+                    )),
+                    (n, k) => Transformed::Done(format!(
+                        "{k} of {n} BatchNorms folded into the preceding convolutions \
+                         (TorchScript's FoldConvBatchNorm)"
+                    )),
+                }
+            }),
+            _ => return None,
+        };
+        Some(done.map_err(ModelError::from))
     }
 
     fn params(&self) -> Result<ParamCount> {

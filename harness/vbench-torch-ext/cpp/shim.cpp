@@ -6,6 +6,7 @@
 #include <ATen/autocast_mode.h>
 #include <ATen/record_function.h>
 #include <torch/csrc/jit/ir/constants.h>
+#include <torch/csrc/jit/passes/fold_conv_bn.h>
 #include <torch/csrc/jit/passes/inliner.h>
 #include <torch/csrc/jit/runtime/interpreter.h>
 #include <torch/csrc/jit/runtime/operator.h>
@@ -354,6 +355,28 @@ std::optional<std::string> cuda_constant(const torch::jit::Module& m) {
   return found;
 }
 
+// aten::batch_norm calls left in the inlined forward graph.
+int64_t batch_norms(const torch::jit::Module& m) {
+  int64_t n = 0;
+  each_node(inlined_forward(m)->block(), [&](torch::jit::Node* node) {
+    if (node->kind() == c10::aten::batch_norm) ++n;
+  });
+  return n;
+}
+
+// t with libtorch's ChannelsLast3d strides ([DHWC, 1, HWC, WC, C], a size-1 dim counting as 1),
+// as torch's `.to(memory_format=torch.channels_last_3d)` lays out even a depthwise weight.
+at::Tensor channels_last_3d(const at::Tensor& t) {
+  auto s = t.sizes();
+  int64_t sw = std::max<int64_t>(s[1], 1);
+  int64_t sh = sw * std::max<int64_t>(s[4], 1);
+  int64_t sd = sh * std::max<int64_t>(s[3], 1);
+  int64_t sn = sd * std::max<int64_t>(s[2], 1);
+  auto out = at::empty_strided(s, {sn, 1, sd, sh, sw}, t.options());
+  out.copy_(t);
+  return out;
+}
+
 }  // namespace
 
 extern "C" {
@@ -480,6 +503,32 @@ int vt_to_channels_last_3d(vt_tensor* t, vt_tensor** out, char** err) {
 int vt_is_channels_last_3d(vt_tensor* t) {
   const auto& x = tensor(t);
   return x.dim() == 5 && x.is_contiguous(at::MemoryFormat::ChannelsLast3d);
+}
+
+int vt_module_channels_last(vt_module* m, int64_t* changed, char** err) {
+  return guarded(err, VT_ERR_OTHER, m->device.is_cpu(), [&]() -> int {
+    torch::NoGradGuard no_grad;
+    int64_t n = 0;
+    auto relayout = [&](at::Tensor t) {
+      if (!t.defined() || t.dim() != 5) return;
+      t.set_data(channels_last_3d(t));
+      ++n;
+    };
+    for (const auto& p : m->module.parameters(/*recurse=*/true)) relayout(p);
+    for (const auto& b : m->module.buffers(/*recurse=*/true)) relayout(b);
+    *changed = n;
+    return VT_OK;
+  });
+}
+
+int vt_module_fold_batch_norms(vt_module* m, int64_t* before, int64_t* after, char** err) {
+  return guarded(err, VT_ERR_OTHER, m->device.is_cpu(), [&]() -> int {
+    *before = batch_norms(m->module);
+    m->module = torch::jit::FoldConvBatchNorm(m->module);
+    m->module.eval();
+    *after = batch_norms(m->module);
+    return VT_OK;
+  });
 }
 
 void vt_free_string(char* s) { std::free(s); }

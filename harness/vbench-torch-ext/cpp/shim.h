@@ -51,6 +51,12 @@ int vt_autocast_cpu_enabled(void);
 int vt_to_channels_last_3d(vt_tensor* t, vt_tensor** out, char** err);
 int vt_is_channels_last_3d(vt_tensor* t);
 
+// A loaded module's weights changed in place: every 5-D parameter and buffer laid out
+// ChannelsLast3d (changed: how many); conv → BatchNorm pairs folded by torch::jit's
+// FoldConvBatchNorm (before/after: aten::batch_norm calls in the inlined forward).
+int vt_module_channels_last(vt_module* m, int64_t* changed, char** err);
+int vt_module_fold_batch_norms(vt_module* m, int64_t* before, int64_t* after, char** err);
+
 void vt_free_string(char* s);
 
 #ifdef __cplusplus

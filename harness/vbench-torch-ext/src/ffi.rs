@@ -57,6 +57,17 @@ extern "C" {
         err: *mut *mut c_char,
     ) -> c_int;
     pub fn vt_is_channels_last_3d(t: *mut C_tensor) -> c_int;
+    pub fn vt_module_channels_last(
+        m: *mut VtModule,
+        changed: *mut i64,
+        err: *mut *mut c_char,
+    ) -> c_int;
+    pub fn vt_module_fold_batch_norms(
+        m: *mut VtModule,
+        before: *mut i64,
+        after: *mut i64,
+        err: *mut *mut c_char,
+    ) -> c_int;
     pub fn vt_free_string(s: *mut c_char);
 }
 

@@ -258,6 +258,42 @@ impl TsModule {
         };
         Ok(ParamCount { count, source })
     }
+
+    /// Every 5-D parameter and buffer laid out ChannelsLast3d, in place (`module.to(memory_format=
+    /// torch.channels_last_3d)`); how many. A frozen module's weights are graph constants: 0.
+    pub fn channels_last(&mut self) -> Result<usize, TorchExtError> {
+        let mut changed = 0i64;
+        let mut err: *mut c_char = std::ptr::null_mut();
+        // SAFETY: valid out-pointers; &mut self: nobody else runs the module meanwhile.
+        let rc = unsafe { ffi::vt_module_channels_last(self.raw.as_ptr(), &mut changed, &mut err) };
+        self.status(rc, err)?;
+        Ok(changed as usize)
+    }
+
+    /// Conv → BatchNorm pairs folded into the convolutions by TorchScript's own pass
+    /// (`torch::jit::FoldConvBatchNorm`); the BatchNorm calls in forward before and after.
+    pub fn fold_batch_norms(&mut self) -> Result<(usize, usize), TorchExtError> {
+        let (mut before, mut after) = (0i64, 0i64);
+        let mut err: *mut c_char = std::ptr::null_mut();
+        // SAFETY: as in `channels_last`.
+        let rc = unsafe {
+            ffi::vt_module_fold_batch_norms(self.raw.as_ptr(), &mut before, &mut after, &mut err)
+        };
+        self.status(rc, err)?;
+        Ok((before as usize, after as usize))
+    }
+
+    fn status(&self, rc: c_int, err: *mut c_char) -> Result<(), TorchExtError> {
+        // SAFETY: `err` is null or the shim's string, freed here once.
+        let message = unsafe { ffi::take_string(err) };
+        if rc == ffi::VT_OK {
+            return Ok(());
+        }
+        Err(TorchExtError::Torch {
+            file: self.file.clone(),
+            message,
+        })
+    }
 }
 
 #[cfg(test)]

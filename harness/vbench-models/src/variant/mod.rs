@@ -22,7 +22,7 @@ use tch::{Device, Kind, Tensor};
 use vbench_suite::{Entry, InputLayout, Protocol, Variant};
 
 use crate::error::ModelError;
-use crate::model::{FlopsCount, ModelInput, ModelOutput, ParamCount, VideoModel};
+use crate::model::{FlopsCount, ModelInput, ModelOutput, ParamCount, Transformed, VideoModel};
 
 pub use fold::FoldReport;
 
@@ -156,13 +156,33 @@ pub fn apply(
         Variant::Bf16Cast | Variant::Fp16 | Variant::ChannelsLast | Variant::FoldedBn
     );
     if weights_variant && model.variables_mut().is_none() {
-        return Err(VariantError::NotApplicable {
+        let not_applicable = |reason: String| VariantError::NotApplicable {
             variant,
-            model: arch,
-            reason: "its weights are not vbench's variables (a TorchScript file: export the \
-                     variant from Python)"
-                .into(),
-        });
+            model: arch.clone(),
+            reason,
+        };
+        return match model.transform_weights(variant) {
+            Some(Ok(Transformed::Done(detail))) => {
+                let applied = Applied {
+                    detail,
+                    ..Applied::default()
+                };
+                match variant {
+                    // The input goes channels-last on every forward.
+                    Variant::ChannelsLast => {
+                        Ok((Box::new(VariantModel::new(model, variant)), applied))
+                    }
+                    _ => Ok((model, applied)),
+                }
+            }
+            Some(Ok(Transformed::NotApplicable(reason))) => Err(not_applicable(reason)),
+            Some(Err(e)) => Err(failed(e)),
+            None => Err(not_applicable(
+                "its weights are not vbench's variables (a TorchScript file: export the variant \
+                 from Python)"
+                    .into(),
+            )),
+        };
     }
     let mut applied = Applied::default();
     match variant {
