@@ -7,7 +7,10 @@
 # after, the thread counts and the CPU go into the table.
 #
 # Usage: ci/measure-variants.sh VIDEOS_DIR [ENTRY...]
-#   ENTRY: k400 names (default: x3d_xs x3d_m slow_r50 slowfast_r50)
+#   ENTRY: k400 names (default: x3d_xs x3d_m slow_r50 slowfast_r50), or mobile/efficient_x3d_xs:
+#   its fp32 weights and the int8 file quantized from them (QNNPACK) come from
+#   tests/oracles/latency_int8.py, int8 runs that file, and the eager script is not timed (it
+#   does not build the accelerator zoo's networks).
 #   env OUT (default out/measure-variants), PAIRS (interleaved pairs per variant, default 20),
 #   THREADS (default "2,1"), EAGER (1: also time PyTorch eager; default 1)
 # Writes OUT/<entry>.json (vbench's JSON), OUT/<entry>-eager-<threads>.json, OUT/table.md.
@@ -35,9 +38,12 @@ variants=bf16,bf16-cast,channels-last,folded-bn,int8
 [ -x "$vbench" ] || (cd "$repo" && cargo build --release -p vbench-cli)
 mkdir -p "$out"
 
-for name in "${entries[@]}"; do
-  id=k400/$name
-  proto=$("$vbench" list --suite k400 --format json | "$py" -c "
+for entry in "${entries[@]}"; do
+  case $entry in
+    */*) id=$entry; name=${entry##*/} ;;
+    *) id=k400/$entry; name=$entry ;;
+  esac
+  proto=$("$vbench" list --suite "${id%%/*}" --format json | "$py" -c "
 import json, sys
 e = [e for e in json.load(sys.stdin) if e['id'] == '$id']
 if not e: sys.exit('$id: no such entry')
@@ -45,13 +51,21 @@ p = e[0]['protocol']
 print(e[0]['arch'], p['frames'], p['crop'], p['alpha'] or '')")
   read -r arch frames crop alpha <<<"$proto"
   w=$out/$name.pyth
+  int8=()
+  entry_eager=$eager
+  if [ "$id" = mobile/efficient_x3d_xs ]; then
+    [ -f "$out/$name-int8/xs_int8.pt" ] || "$py" "$repo/tests/oracles/latency_int8.py" "$out/$name-int8"
+    cp "$out/$name-int8/fp32.pyth" "$w"
+    int8=(--int8-model "$out/$name-int8/xs_int8.pt")
+    entry_eager=0
+  fi
   [ -f "$w" ] || "$py" "$script" --arch "$arch" --export-weights "$w"
   start=$(date +%s)
   load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-  "$vbench" latency --entry "$id" --weights "$w" --variant "$variants" \
+  "$vbench" latency --entry "$id" --weights "$w" --variant "$variants" "${int8[@]}" \
     --fidelity-videos "$videos" --threads "$threads" --iters "$pairs" --warmup 2 \
     --out "$out" --output "$out/$name.json" >"$out/$name.txt"
-  if [ "$eager" = 1 ]; then
+  if [ "$entry_eager" = 1 ]; then
     for t in ${threads//,/ }; do
       "$py" "$script" --arch "$arch" --weights "$w" --time --frames "$frames" --crop "$crop" \
         ${alpha:+--alpha "$alpha"} --threads "$t" --rounds "$pairs" --per-round 1 \
@@ -64,7 +78,7 @@ print(e[0]['arch'], p['frames'], p['crop'], p['alpha'] or '')")
   echo "$id: $(( $(date +%s) - start )) s, load $load_before -> $load_after" >&2
 done
 
-"$py" - "$out" "$threads" "${entries[@]}" >"$out/table.md" <<'EOF'
+"$py" - "$out" "$threads" "${entries[@]##*/}" >"$out/table.md" <<'EOF'
 import json, os, sys
 
 out, threads, names = sys.argv[1], [int(t) for t in sys.argv[2].split(",")], sys.argv[3:]
