@@ -153,6 +153,7 @@ fn eval_charades_style_max_of_sigmoid_and_map() {
         vbench_version: String::new(),
         label_map: None,
         variant: None,
+        variant_model: None,
         protocol_from: None,
     };
     let (mut w, done) = PredictionsWriter::open(&path, &header, false).unwrap();

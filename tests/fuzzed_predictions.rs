@@ -54,6 +54,7 @@ fn header(multi_label: bool) -> Header {
         vbench_version: "0.1.0".into(),
         label_map: None,
         variant: None,
+        variant_model: None,
         protocol_from: None,
     }
 }

@@ -67,6 +67,7 @@ fn header(p: &Protocol) -> Header {
         vbench_version: env!("CARGO_PKG_VERSION").into(),
         label_map: None,
         variant: None,
+        variant_model: None,
         protocol_from: None,
     }
 }

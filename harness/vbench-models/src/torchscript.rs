@@ -267,7 +267,9 @@ impl VideoModel for TorchScriptModel {
                 match (before, before - after.min(before)) {
                     (0, _) => Transformed::NotApplicable("it has no BatchNorm".into()),
                     (n, 0) => Transformed::NotApplicable(format!(
-                        "none of its {n} BatchNorms follows a convolution TorchScript can fold"
+                        "none of its {n} BatchNorms follows a convolution TorchScript can fold \
+                         (FoldConvBatchNorm needs conv and BatchNorm submodules: fold before \
+                         torch.jit.freeze)"
                     )),
                     (n, k) => Transformed::Done(format!(
                         "{k} of {n} BatchNorms folded into the preceding convolutions \
@@ -438,7 +440,7 @@ impl VideoModel for Int8Model {
         let rows = match input {
             ModelInput::Single(x) | ModelInput::SlowFast { slow: x, .. } => x.size()[0],
         };
-        if rows == 1 {
+        if rows <= 1 {
             return run.forward(input);
         }
         let row = |t: &Tensor, i: i64| t.narrow(0, i, 1);
@@ -454,15 +456,28 @@ impl VideoModel for Int8Model {
             })
             .collect::<Result<Vec<_>>>()?;
         let cat = |f: fn(&ModelOutput) -> &Tensor| {
-            Tensor::cat(&outs.iter().map(f).collect::<Vec<_>>(), 0)
+            Tensor::f_cat(&outs.iter().map(f).collect::<Vec<_>>(), 0)
+                .map_err(ModelError::torch("int8 outputs"))
         };
         Ok(ModelOutput {
-            scores: cat(|o| &o.scores),
-            pre_activation: cat(|o| &o.pre_activation),
+            scores: cat(|o| &o.scores)?,
+            pre_activation: cat(|o| &o.pre_activation)?,
         })
     }
 
+    /// Detectors: one clip per forward as well (AVA gives one clip per keyframe).
     fn forward_boxes(&self, input: &ModelInput, boxes: &Tensor) -> Result<ModelOutput> {
+        let rows = match input {
+            ModelInput::Single(x) | ModelInput::SlowFast { slow: x, .. } => x.size()[0],
+        };
+        if rows > 1 {
+            return Err(ModelError::BadInput {
+                model: self.label(),
+                reason: format!(
+                    "a quantized file takes one clip per forward, got {rows} (use batch 1)"
+                ),
+            });
+        }
         self.run()?.forward_boxes(input, boxes)
     }
 

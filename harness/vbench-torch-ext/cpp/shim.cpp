@@ -508,15 +508,18 @@ int vt_is_channels_last_3d(vt_tensor* t) {
 int vt_module_channels_last(vt_module* m, int64_t* changed, char** err) {
   return guarded(err, VT_ERR_OTHER, m->device.is_cpu(), [&]() -> int {
     torch::NoGradGuard no_grad;
-    int64_t n = 0;
-    auto relayout = [&](at::Tensor t) {
-      if (!t.defined() || t.dim() != 5) return;
-      t.set_data(channels_last_3d(t));
-      ++n;
+    // Every copy first (a tensor shared by two submodules once), then the swaps, so that an
+    // error leaves the module as it was.
+    std::vector<std::pair<at::Tensor, at::Tensor>> swaps;
+    std::set<const void*> seen;
+    auto add = [&](const at::Tensor& t) {
+      if (!t.defined() || t.dim() != 5 || !seen.insert(t.unsafeGetTensorImpl()).second) return;
+      swaps.emplace_back(t, channels_last_3d(t));
     };
-    for (const auto& p : m->module.parameters(/*recurse=*/true)) relayout(p);
-    for (const auto& b : m->module.buffers(/*recurse=*/true)) relayout(b);
-    *changed = n;
+    for (const auto& p : m->module.parameters(/*recurse=*/true)) add(p);
+    for (const auto& b : m->module.buffers(/*recurse=*/true)) add(b);
+    for (auto& [t, cl] : swaps) t.set_data(cl);
+    *changed = static_cast<int64_t>(swaps.size());
     return VT_OK;
   });
 }

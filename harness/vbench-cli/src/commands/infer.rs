@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use vbench_eval::accuracy::evaluate::WeightsSource;
 use vbench_eval::accuracy::infer::{infer, InferOptions};
+use vbench_eval::variants::int8::check_int8_model;
+use vbench_eval::variants::Int8Source;
 use vbench_eval::weights::default_dir;
 use vbench_models::variant::check_device;
 use vbench_report::tables::infer::table;
@@ -83,6 +85,8 @@ pub fn exec(args: Args) -> Result<ExitCode> {
     for &v in &variants {
         check_device(v, device)?;
     }
+    check_int8_model(args.int8_model.as_deref(), &variants)?;
+    let weights_dir = args.weights_dir.unwrap_or_else(default_dir);
     let mut opts = InferOptions {
         dataset,
         entry,
@@ -90,7 +94,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         views,
         weights: match args.weights {
             Some(w) => WeightsSource::File(w),
-            None => WeightsSource::Cache(args.weights_dir.unwrap_or_else(default_dir)),
+            None => WeightsSource::Cache(weights_dir.clone()),
         },
         class_names: args.class_names,
         top: args.top,
@@ -98,7 +102,10 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         batch: args.batch,
         threads: args.threads,
         variant: Variant::Fp32,
-        int8_model: args.int8_model,
+        int8: Int8Source {
+            file: args.int8_model,
+            weights_dir: Some(weights_dir),
+        },
     };
     if args.variant.is_none() {
         let inference = infer(&opts)?;

@@ -427,6 +427,7 @@ fn predictions_header(
                 .collect()
         }),
         variant: (opts.variant != Variant::Fp32).then_some(opts.variant),
+        variant_model: opts.int8.model_info(entry, opts.variant),
         protocol_from: entry.protocol_from.clone(),
     }
 }

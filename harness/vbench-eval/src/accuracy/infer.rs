@@ -70,8 +70,8 @@ pub struct InferOptions {
     pub threads: Option<usize>,
     /// The model run as this speed variant (fp32: the model itself).
     pub variant: Variant,
-    /// The `int8` variant's quantized TorchScript file; else the cache's published one.
-    pub int8_model: Option<PathBuf>,
+    /// The `int8` variant's quantized model.
+    pub int8: crate::variants::Int8Source,
 }
 
 /// Runs the video through the entry's protocol with its checkpoint.
@@ -99,14 +99,7 @@ pub fn infer(opts: &InferOptions) -> Result<Inference, InferError> {
     let (weights, sha256, note) = (resolved.path, resolved.sha256, resolved.note);
     variant::check_device(opts.variant, opts.device)?;
     let model = load_model(&entry, weights_to_load(&entry, &weights), opts.device)?;
-    let int8 = crate::variants::Int8Source {
-        file: opts.int8_model.clone(),
-        weights_dir: match &opts.weights {
-            WeightsSource::Cache(dir) => Some(dir.clone()),
-            WeightsSource::File(_) => None,
-        },
-    };
-    let (model, _) = crate::variants::transform(&entry, opts.variant, model, &int8)?;
+    let (model, _) = crate::variants::transform(&entry, opts.variant, model, &opts.int8)?;
     let names = class_names(opts, &entry)?;
     let sample = Sample {
         id: opts.video.display().to_string(),

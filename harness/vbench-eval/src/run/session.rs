@@ -430,17 +430,8 @@ fn check_variants(opts: &RunOptions) -> Result<(), RunError> {
     if none && opts.fidelity_videos.is_some() {
         return refuse("--fidelity-videos compares variants with fp32: give --variant (or a suite with variants)");
     }
-    if let Some(f) = &opts.int8_model {
-        if !opts.variants.contains(&vbench_suite::Variant::Int8) {
-            return refuse("--int8-model is the int8 variant's model: give --variant int8");
-        }
-        if !f.is_file() {
-            return Err(RunError::Variants(format!(
-                "--int8-model {}: no such file",
-                f.display()
-            )));
-        }
-    }
+    crate::variants::int8::check_int8_model(opts.int8_model.as_deref(), &opts.variants)
+        .map_err(|e| RunError::Variants(e.to_string()))?;
     if none && opts.throughput_max_batch.is_some() {
         return refuse("--throughput needs --variant (fp32 is a variant too: --variant fp32)");
     }

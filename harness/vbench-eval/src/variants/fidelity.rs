@@ -88,6 +88,8 @@ pub struct FidelityRun<'a> {
     pub out_dir: &'a Path,
     pub eval: EvalOptions,
     pub fresh: bool,
+    /// The int8 variant's quantized file, named in its views' header.
+    pub int8: super::Int8Source,
 }
 
 /// Runs `model` (fp32 or `variant`) over every view of every video into its predictions file;
@@ -126,6 +128,7 @@ pub fn score_views(
         vbench_version: env!("CARGO_PKG_VERSION").into(),
         label_map: None,
         variant: (variant != Variant::Fp32).then_some(variant),
+        variant_model: run.int8.model_info(run.entry, variant),
         protocol_from: run.entry.protocol_from.clone(),
     };
     let (mut writer, done) = PredictionsWriter::open(&path, &header, run.fresh)?;

@@ -4,13 +4,16 @@
 //! published int8 file of the entry's int8 sibling in its suite (mobile's `efficient_x3d_xs_int8`
 //! for `efficient_x3d_xs`) when the weights cache holds it. Every other entry has none.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use vbench_models::variant::{self, Applied, VariantError, NO_QUANTIZED_MODEL};
 use vbench_models::VideoModel;
 use vbench_suite::{Entry, Precision, Variant};
 
+use vbench_results::predictions::WeightsInfo;
+
 use crate::timing::latency::int8_torchscript;
+use crate::weights::sha256_file;
 
 /// The quantized models a run may use.
 #[derive(Debug, Clone, Default)]
@@ -44,6 +47,44 @@ impl Int8Source {
             path.display()
         ))
     }
+
+    /// What the predictions header names for `v`'s views: the int8 file (name and sha256), so
+    /// that a resume refuses views of another quantized model; `None` for every other variant.
+    pub fn model_info(&self, entry: &Entry, v: Variant) -> Option<WeightsInfo> {
+        if v != Variant::Int8 {
+            return None;
+        }
+        let file = self.file_for(entry).ok()?;
+        Some(WeightsInfo {
+            file: file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            // Unreadable: the model load names the file.
+            sha256: sha256_file(&file).ok()?,
+        })
+    }
+}
+
+/// `--int8-model` given with the wrong flags: bad input, exit 2.
+#[derive(Debug, thiserror::Error)]
+pub enum Int8FlagError {
+    #[error("--int8-model is the int8 variant's model: give --variant int8")]
+    WithoutInt8,
+    #[error("--int8-model {}: no such file", .0.display())]
+    NoFile(PathBuf),
+}
+
+/// `--int8-model FILE` goes with the int8 variant, and the file is there.
+pub fn check_int8_model(file: Option<&Path>, variants: &[Variant]) -> Result<(), Int8FlagError> {
+    let Some(file) = file else { return Ok(()) };
+    if !variants.contains(&Variant::Int8) {
+        return Err(Int8FlagError::WithoutInt8);
+    }
+    if !file.is_file() {
+        return Err(Int8FlagError::NoFile(file.to_path_buf()));
+    }
+    Ok(())
 }
 
 /// The int8 entry of `entry`'s suite with the same zoo architecture and view shape.

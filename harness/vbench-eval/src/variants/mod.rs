@@ -220,6 +220,7 @@ pub fn measure_variants(
                     plan,
                     &samples,
                     &weights,
+                    &opts.int8,
                     fp32.as_ref(),
                 ));
             }
@@ -279,6 +280,7 @@ fn fidelity_base<'a>(
     plan: &'a FidelityPlan,
     samples: &'a Option<Result<Vec<vbench_data::datasets::Sample>, fidelity::FidelityError>>,
     weights: &Option<(String, Result<String, String>)>,
+    int8: &Int8Source,
     fp32: &dyn VideoModel,
 ) -> Result<FidelityBase<'a>, String> {
     if entry.model.is_detector() {
@@ -311,6 +313,7 @@ fn fidelity_base<'a>(
         out_dir: &plan.out_dir,
         eval: plan.eval.clone(),
         fresh: plan.fresh,
+        int8: int8.clone(),
     };
     let fp32_file = score_views(&run, fp32, Variant::Fp32).map_err(|e| e.to_string())?;
     Ok(FidelityBase { run, fp32_file })

@@ -8,6 +8,7 @@ use std::time::Duration;
 use vbench_results::VariantRow;
 use vbench_suite::{Entry, Variant};
 
+use super::int8::{check_int8_model, Int8FlagError};
 use super::speed::PairOptions;
 use super::throughput::ThroughputOptions;
 use super::{variant_rows, FidelityPlan, Int8Source, SpeedPlan, VariantOptions};
@@ -39,32 +40,33 @@ pub struct VariantRequest {
 /// A request that cannot be measured: bad input, exit 2.
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
-    #[error("{flag} needs exactly one entry (other entries have other networks)")]
-    OneEntry { flag: &'static str },
-    #[error("{flag} {}: no such file", path.display())]
-    NoFile { flag: &'static str, path: PathBuf },
+    #[error("--weights needs exactly one --entry (other entries have other checkpoints)")]
+    WeightsNeedOneEntry,
+    #[error("--int8-model needs exactly one --entry (other entries have other networks)")]
+    Int8ModelNeedsOneEntry,
+    #[error("--weights {}: no such file", .0.display())]
+    NoWeights(PathBuf),
+    #[error(transparent)]
+    Int8(#[from] Int8FlagError),
 }
 
 impl VariantRequest {
-    /// The files given for one entry: only with one entry, and present.
+    /// The files given for one entry: only with one entry, and present; `--int8-model` only
+    /// with the int8 variant.
     pub fn check(&self, entries: &[Entry]) -> Result<(), RequestError> {
-        let files = [
-            ("--weights", &self.weights),
-            ("--int8-model", &self.int8_model),
-        ];
-        for (flag, file) in files {
-            let Some(path) = file else { continue };
-            if entries.len() != 1 {
-                return Err(RequestError::OneEntry { flag });
+        check_int8_model(self.int8_model.as_deref(), &self.variants)?;
+        if entries.len() != 1 {
+            if self.weights.is_some() {
+                return Err(RequestError::WeightsNeedOneEntry);
             }
-            if !path.is_file() {
-                return Err(RequestError::NoFile {
-                    flag,
-                    path: path.clone(),
-                });
+            if self.int8_model.is_some() {
+                return Err(RequestError::Int8ModelNeedsOneEntry);
             }
         }
-        Ok(())
+        match &self.weights {
+            Some(w) if !w.is_file() => Err(RequestError::NoWeights(w.clone())),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -81,6 +81,9 @@ pub fn check_device(variant: Variant, device: Device) -> Result<(), VariantError
             "fp16 is CUDA only (libtorch's CPU float16 convolutions are reference loops, not a \
              deployment path); on the CPU use bf16 or bf16-cast",
         )),
+        (Variant::Int8, Device::Cuda(_)) => Err(refuse(
+            "int8 runs a quantized TorchScript file on libtorch's QNNPACK engine, which is CPU only",
+        )),
         (Variant::Bf16, Device::Cuda(_)) => Err(refuse(
             "bf16 is torch.autocast(\"cpu\", torch.bfloat16); on CUDA use fp16 or bf16-cast",
         )),

@@ -74,8 +74,9 @@ fn fidelity_cells(m: &Measure<Fidelity>) -> [String; 6] {
     }
 }
 
-/// "k400/x3d_xs bf16 on the dataset: top-1 71.2 % vs fp32 71.4 % over 19,881 videos, −0.2 points
-/// [95% CI …] (McNemar p = 0.41; 12 fixed, 16 broken); 99.1 % of views agree".
+/// "k400/x3d_xs bf16 on the dataset: top-1 71.2 % vs fp32 71.4 % over 19881 videos, -0.2 points
+/// [95% CI -0.5, 0.1] (McNemar p = 0.41; 12 fixed, 16 broken); 99.1 % of 596430 views agree with
+/// fp32".
 fn dataset_note(id: &str, name: &str, f: &Fidelity) -> String {
     let agree = format!(
         "{} % of {} views agree with fp32",

@@ -81,6 +81,7 @@ pub fn write_synthetic(path: &Path, run: &SyntheticRun) -> Result<()> {
         vbench_version: String::new(),
         label_map: None,
         variant: None,
+        variant_model: None,
         protocol_from: None,
     };
     let json = |v: serde_json::Result<Vec<u8>>| {

@@ -248,6 +248,7 @@ fn frame_map_resamples_videos_with_their_keyframes() {
         vbench_version: String::new(),
         label_map: Some(vec![(1, "bend".into()), (2, "crouch".into())]),
         variant: None,
+        variant_model: None,
         protocol_from: None,
     };
     // 8 videos × 3 keyframes; one person doing action 1 (or 2 in odd videos). `good`: the box is

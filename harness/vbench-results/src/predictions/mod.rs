@@ -149,6 +149,10 @@ pub struct Header {
     /// model as loaded. A resume refuses a file of another variant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<Variant>,
+    /// The file the variant ran instead of the weights (int8: the quantized TorchScript file);
+    /// a resume refuses another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant_model: Option<WeightsInfo>,
     /// The zoo entry whose protocol the entry took (`protocol_from`); the model file's sha256 is
     /// `weights.sha256` (a TorchScript file holds its weights).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -204,6 +208,20 @@ impl Header {
                 "variant",
                 self.variant().to_string(),
                 new.variant().to_string(),
+            );
+        }
+        // The file's content decides: the same quantized file under another name resumes.
+        let sha = |w: &Option<WeightsInfo>| w.as_ref().map(|w| w.sha256.clone());
+        if sha(&self.variant_model) != sha(&new.variant_model) {
+            let show = |w: &Option<WeightsInfo>| {
+                w.as_ref().map_or("none".into(), |w| {
+                    format!("{} (sha256 {})", w.file, w.sha256)
+                })
+            };
+            return mismatch(
+                "variant model",
+                show(&self.variant_model),
+                show(&new.variant_model),
             );
         }
         if self.num_classes != new.num_classes {

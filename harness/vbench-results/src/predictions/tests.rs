@@ -33,6 +33,7 @@ fn header(weights: &str) -> Header {
         vbench_version: String::new(),
         label_map: None,
         variant: None,
+        variant_model: None,
         protocol_from: None,
     }
 }
@@ -289,4 +290,28 @@ fn predictions_of_another_variant_are_not_resumed() {
     assert!(e.contains("folded-bn"), "{e}");
     bf16.variant = Some(Variant::Bf16);
     assert!(PredictionsWriter::open(&path, &bf16, false).is_ok());
+}
+
+#[test]
+fn int8_predictions_of_another_quantized_file_are_not_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.jsonl");
+    let mut int8 = header("w");
+    int8.variant = Some(Variant::Int8);
+    let file = |sha: &str| WeightsInfo {
+        file: "q.pt".into(),
+        sha256: sha.into(),
+    };
+    int8.variant_model = Some(file("a"));
+    drop(PredictionsWriter::open(&path, &int8, false).unwrap());
+    assert!(PredictionsWriter::open(&path, &int8, false).is_ok());
+    int8.variant_model = Some(file("b"));
+    let e = PredictionsWriter::open(&path, &int8, false)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("variant model") && e.contains("sha256 a") && e.contains("sha256 b"),
+        "{e}"
+    );
 }
