@@ -153,7 +153,7 @@ pub struct AccuracyOptions {
     /// Store each view's logits too (runs with variants: fidelity compares them).
     pub logits: bool,
     /// The `int8` variant's quantized model.
-    pub int8: crate::variants::Int8Source,
+    pub int8: crate::variants::int8::Int8Source,
 }
 
 /// Progress of [`measure_accuracy`], for a progress bar.
@@ -257,7 +257,7 @@ fn evaluate_dataset(
         Some(m) if opts.variant == Variant::Fp32 => m,
         _ => {
             let m = load_model(entry, weights_to_load(entry, weights), opts.eval.device)?;
-            own = crate::variants::transform(entry, opts.variant, m, &opts.int8)?.0;
+            own = crate::variants::int8::transform(entry, opts.variant, m, &opts.int8)?.0;
             own.as_ref()
         }
     };

@@ -71,7 +71,7 @@ pub struct InferOptions {
     /// The model run as this speed variant (fp32: the model itself).
     pub variant: Variant,
     /// The `int8` variant's quantized model.
-    pub int8: crate::variants::Int8Source,
+    pub int8: crate::variants::int8::Int8Source,
 }
 
 /// Runs the video through the entry's protocol with its checkpoint.
@@ -99,7 +99,7 @@ pub fn infer(opts: &InferOptions) -> Result<Inference, InferError> {
     let (weights, sha256, note) = (resolved.path, resolved.sha256, resolved.note);
     variant::check_device(opts.variant, opts.device)?;
     let model = load_model(&entry, weights_to_load(&entry, &weights), opts.device)?;
-    let (model, _) = crate::variants::transform(&entry, opts.variant, model, &opts.int8)?;
+    let (model, _) = crate::variants::int8::transform(&entry, opts.variant, model, &opts.int8)?;
     let names = class_names(opts, &entry)?;
     let sample = Sample {
         id: opts.video.display().to_string(),
