@@ -1,5 +1,6 @@
 //! One file per subcommand: clap `Args` + `exec()`, which parses, calls one library function and
-//! prints. What several commands share is in `common`; no command imports another.
+//! prints. What several commands share is in `common` (and a run's terminal progress in `progress`); no
+//! command imports another.
 
 pub mod check_data;
 pub mod clips;
@@ -12,6 +13,7 @@ pub mod infer;
 pub mod latency;
 pub mod list;
 pub mod merge;
+pub mod progress;
 pub mod report;
 pub mod run;
 pub mod score;

@@ -3,7 +3,8 @@
 //! in `vbench_eval::run::Session`. Re-running into the same --out resumes: finished entries are
 //! kept.
 
-use super::common::{device_flag, exit_code, print_summary, RunDisplay};
+use super::common::{device_flag, exit_code, print_summary};
+use super::progress::RunDisplay;
 use anyhow::Result;
 use std::path::PathBuf;
 use std::process::ExitCode;
